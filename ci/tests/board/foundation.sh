@@ -1,0 +1,92 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Board tests of the foundation: the kernel that runs is the one just built,
+# its CMA area is the configured one, and the stock interfaces (debugfs,
+# DMA-BUF heap, tracepoints) move by exactly what we ask of them.
+# Runs inside the virtual board with cma=256M.
+# vm-args: --cma 256M
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+. "$ROOT/ci/tests/tap.sh"
+. "$ROOT/ci/tests/board/lib.sh"
+. "$ROOT/ci/lib.sh"
+
+# 1. the running kernel is the one just built -----------------------------------
+suffix=-cmakit-$(series_hash)
+[ "${CMAKIT_DEBUG_KERNEL:-0}" = 1 ] && suffix=$suffix-dbg
+built=$(cat "$ROOT/build/kernel/out$([ "${CMAKIT_DEBUG_KERNEL:-0}" = 1 ] && echo -debug)/include/config/kernel.release" 2>/dev/null)
+case $(uname -r) in
+*"$suffix") t_eq "running kernel is the build of this series ($suffix)" "$built" "$(uname -r)" ;;
+*) t_fail "running kernel is the build of this series ($suffix)" "uname -r: $(uname -r)" ;;
+esac
+
+# 2. the CMA area exists with the configured size -----------------------------
+area=$(cma_default_area)
+want_mb=$(sed -n "s/.*[[:space:]]cma=\([0-9]*\)M.*/\1/p" /proc/cmdline)
+if [ -z "$area" ]; then
+	t_fail "a CMA area exists" "no directory under $CMA_DEBUGFS"
+	t_done
+	exit
+fi
+t_eq "CmaTotal is the cma= size" "$((want_mb * 1024)) kB" "$(meminfo_kb CmaTotal) kB"
+t_eq "debugfs count of '$area' is the cma= size in pages" \
+	"$((want_mb * 1024 * 1024 / $(getconf PAGESIZE)))" "$(cat "$CMA_DEBUGFS/$area/count")"
+
+# 3. debugfs alloc/free moves `used` by exactly the count --------------------
+base=$(cma_used "$area")
+echo 1024 >"$CMA_DEBUGFS/$area/alloc"
+after_alloc=$(cma_used "$area")
+echo 1024 >"$CMA_DEBUGFS/$area/free"
+after_free=$(cma_used "$area")
+t_eq "debugfs alloc of 1024 pages raises used by 1024" "$((base + 1024))" "$after_alloc"
+t_eq "debugfs free of 1024 pages restores used" "$base" "$after_free"
+
+# 4. a 4 MiB buffer from the CMA DMA-BUF heap ----------------------------------
+if [ ! -e "/dev/dma_heap/$area" ]; then
+	t_fail "CMA DMA-BUF heap /dev/dma_heap/$area exists" "$(ls /dev/dma_heap 2>&1)"
+else
+	succ0=$(cat "$CMA_SYSFS/$area/alloc_pages_success")
+	# struct dma_heap_allocation_data { u64 len; u32 fd; u32 fd_flags; u64 heap_flags; }
+	# DMA_HEAP_IOCTL_ALLOC = _IOWR('H', 0, 24)
+	out=$(/usr/bin/python3 - "$area" "$CMA_DEBUGFS/$area/used" <<'PY'
+import fcntl, os, struct, sys
+area, used = sys.argv[1], sys.argv[2]
+read = lambda: int(open(used).read())
+before = read()
+heap = os.open("/dev/dma_heap/" + area, os.O_RDONLY | os.O_CLOEXEC)
+req = struct.pack("QIIQ", 4 << 20, 0, os.O_RDWR | os.O_CLOEXEC, 0)
+res = fcntl.ioctl(heap, 0xC0184800, req)
+buf_fd = struct.unpack("QIIQ", res)[1]
+held = read()
+os.close(buf_fd)
+os.close(heap)
+print(held - before, read() - before)
+PY
+)
+	succ1=$(cat "$CMA_SYSFS/$area/alloc_pages_success")
+	t_eq "4 MiB DMA-BUF from heap '$area' occupies 1024 CMA pages, freed on close" "1024 0" "$out"
+	t_eq "sysfs alloc_pages_success counts the 1024 pages" "$((succ0 + 1024))" "$succ1"
+fi
+
+# 5. tracefs sees exactly one cma_alloc_start and cma_alloc_finish -----------
+inst=$TRACEFS/instances/cmakit-foundation-$$
+if mkdir "$inst" 2>/dev/null; then
+	echo 1 >"$inst/events/cma/cma_alloc_start/enable"
+	echo 1 >"$inst/events/cma/cma_alloc_finish/enable"
+	echo 512 >"$CMA_DEBUGFS/$area/alloc"
+	echo 0 >"$inst/tracing_on"
+	echo 512 >"$CMA_DEBUGFS/$area/free"
+	trace=$(grep -v '^#' "$inst/trace")
+	rmdir "$inst"
+	starts=$(echo "$trace" | grep -c "cma_alloc_start: name=$area count=512 ")
+	fins=$(echo "$trace" | grep -c "cma_alloc_finish: name=$area pfn=0x[0-9a-f]* .*count=512 ")
+	t_eq "one allocation of 512 pages is traced as one cma_alloc_start and one cma_alloc_finish" "1 1" "$starts $fins"
+	[ "$starts $fins" = "1 1" ] || t_diag "trace: $trace"
+else
+	t_fail "a tracefs instance can be created" "mkdir $inst failed"
+fi
+[ ! -d "$inst" ] || t_fail "the test's tracefs instance is gone" "$inst remains"
+
+t_done

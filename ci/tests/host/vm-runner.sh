@@ -1,0 +1,93 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Tests of the virtual board runner itself: exit status propagation, crash,
+# hang and interrupt handling, and that no QEMU survives any of them. The
+# runner is started with stdin closed, as CI starts it.
+set -u
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+. "$ROOT/ci/tests/tap.sh"
+VM=$ROOT/ci/vm/run.sh
+export VM_QUIET=1
+
+# QEMU processes started from this checkout's runner
+our_qemus() { pgrep -f "qemu-system.*cmakit_ctl=$ROOT/build/vm/runs/" || true; }
+last_run() { readlink -f "$ROOT/build/vm/last"; }
+
+check_no_qemu() {
+	local left
+	left=$(our_qemus)
+	if [ -z "$left" ]; then
+		t_ok "$1: no QEMU left running"
+	else
+		t_fail "$1: no QEMU left running" "pids: $left"
+		kill -9 $left 2>/dev/null
+	fi
+}
+
+# exit status ------------------------------------------------------------------
+out=$("$VM" -- 'echo hello from $(uname -n); exit 3' <&- 2>&1)
+rc=$?
+t_eq "a guest command exiting 3 makes the runner exit 3 (stdin closed)" 3 "$rc"
+case $out in *"hello from cmakit-board"*) t_ok "the guest command's output reaches the host" ;;
+*) t_fail "the guest command's output reaches the host" "output: $out" ;; esac
+[ -s "$(last_run)/console.log" ] && grep -q "Linux version" "$(last_run)/console.log" &&
+	t_ok "the full console log is saved" || t_fail "the full console log is saved" "$(last_run)/console.log"
+check_no_qemu "after a normal run"
+
+# crash --------------------------------------------------------------------------
+out=$("$VM" --timeout 120 -- 'echo c > /proc/sysrq-trigger; sleep 30; exit 0' <&- 2>&1)
+rc=$?
+if [ $rc -ge 124 ] && [ $rc -le 126 ] && [ $rc -ne 124 ]; then
+	t_ok "a guest that crashes (sysrq-c) fails the run (status $rc)"
+else
+	t_fail "a guest that crashes (sysrq-c) fails the run" "status $rc" "$out"
+fi
+case $out in *"Kernel panic"*) t_ok "the crash's console lines are printed" ;;
+*) t_fail "the crash's console lines are printed" "$out" ;; esac
+check_no_qemu "after a crash"
+
+# kernel warning with a successful command ----------------------------------------
+# A WARNING on the console fails the run even when the command succeeds.
+out=$("$VM" -- 'echo "WARNING: CPU: 0 PID: 1 at injected by test" > /dev/kmsg; exit 0' <&- 2>&1)
+rc=$?
+t_eq "a WARNING on the console fails a run whose command succeeded" 125 "$rc"
+check_no_qemu "after a warning"
+
+# hang -------------------------------------------------------------------------
+start=$(date +%s)
+out=$("$VM" --timeout 20 -- 'sleep 600' <&- 2>&1)
+rc=$?
+took=$(($(date +%s) - start))
+t_eq "a hanging guest is stopped at the timeout and reported (status 124)" 124 "$rc"
+[ $took -lt 60 ] && t_ok "the hang is cut off promptly (${took} s for a 20 s timeout)" ||
+	t_fail "the hang is cut off promptly" "took ${took} s"
+case $out in *"did not finish within 20 s"*) t_ok "the hang is named in the runner's message" ;;
+*) t_fail "the hang is named in the runner's message" "$out" ;; esac
+check_no_qemu "after a hang"
+
+# interrupt ------------------------------------------------------------------------
+for sig in INT TERM; do
+	prev=$(last_run)
+	set -m
+	"$VM" --timeout 300 -- 'sleep 600' <&- >/dev/null 2>&1 &
+	pid=$!
+	set +m
+	for _ in $(seq 1 600); do
+		[ "$(last_run)" != "$prev" ] && [ -s "$(last_run)/started" ] && break
+		sleep 0.1
+	done
+	kill -$sig $pid
+	wait $pid
+	rc=$?
+	t_eq "SIG$sig to the runner stops the guest (status 130)" 130 "$rc"
+	check_no_qemu "after SIG$sig"
+done
+
+# bad input ------------------------------------------------------------------------
+out=$("$VM" --timeout abc -- true 2>&1)
+rc=$?
+[ $rc -eq 127 ] && [ "$(echo "$out" | wc -l)" = 1 ] && t_ok "a bad --timeout gives one line and status 127" ||
+	t_fail "a bad --timeout gives one line and status 127" "status $rc: $out"
+
+t_done

@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the cmakit virtual board. The root file system is the host's own
+# userspace, read-only over virtio-9p; this script makes the usual kernel
+# file systems and writable tmpfs mounts, mounts the run's control share and
+# the results share at their host paths, runs the command of the run and
+# reports its exit status back through the control share, then powers off.
+# It must never exit: the kernel panics when init dies.
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=dumb LANG=C.UTF-8
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev 2>/dev/null
+mkdir -p /dev/pts /dev/shm 2>/dev/null
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+for d in /tmp /run /var/tmp /var/log /root /var/lib/trace-cmd; do
+	[ -d "$d" ] && mount -t tmpfs -o mode=1777 tmpfs "$d"
+done
+hostname cmakit-board 2>/dev/null
+
+ctl=
+out=
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	cmakit_ctl=*) ctl=${arg#cmakit_ctl=} ;;
+	cmakit_out=*) out=${arg#cmakit_out=} ;;
+	esac
+done
+
+opts=trans=virtio,version=9p2000.L,msize=262144
+if [ -n "$ctl" ] && mount -t 9p -o "$opts" cmakit-ctl "$ctl"; then
+	[ -n "$out" ] && mount -t 9p -o "$opts" cmakit-out "$out"
+	cut -d' ' -f1 /proc/uptime >"$ctl/started"
+	echo "cmakit-init: running command (uptime $(cat "$ctl/started") s)" >/dev/kmsg
+	cd "$(cat "$ctl/cwd" 2>/dev/null || echo /)" 2>/dev/null || cd /
+	/bin/bash "$ctl/cmd.sh" </dev/null >"$ctl/output" 2>&1
+	rc=$?
+	dmesg >"$ctl/dmesg" 2>/dev/null
+	echo "$rc" >"$ctl/rc"
+	echo "cmakit-init: command exited with status $rc" >/dev/kmsg
+	sync
+else
+	echo "cmakit-init: no control share (cmakit_ctl=$ctl), nothing to run" >/dev/kmsg
+fi
+echo o >/proc/sysrq-trigger
+while :; do sleep 60; done

@@ -1,0 +1,155 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The command line: report, compare, dashboard, summary, synth.
+
+Exit status: 0 success (compare: no significant regression), 1 compare found
+a significant regression beyond the threshold, 2 bad input or usage (one line
+on stderr: ``analysis: FILE: PROBLEM``).
+"""
+
+import argparse
+import os
+import sys
+
+from .errors import InputError
+
+EPILOG = """examples:
+  python3 -m analysis report results/20250101-120000-abcd1234
+  python3 -m analysis compare results/base results/cand --threshold 10 --json verdict.json
+  python3 -m analysis dashboard results/ build/dashboard
+  python3 -m analysis synth /tmp/run --seed 1 --allocations 1000
+
+exit status: 0 ok, 1 compare found a regression, 2 bad input or usage"""
+
+
+def _report(a):
+    from .load import load_run
+    from .report import write_report
+    run = load_run(a.run_dir)
+    out = a.output or os.path.join(a.run_dir, "report.html")
+    text_out = a.text or os.path.join(os.path.dirname(os.path.abspath(out)), "summary.txt")
+    text = write_report(run, out, text_out)
+    if not a.quiet:
+        sys.stdout.write(text)
+        print(f"report: {out}")
+    return 0
+
+
+def _summary(a):
+    from .load import load_run
+    from .report import text_summary
+    sys.stdout.write(text_summary(load_run(a.run_dir)))
+    return 0
+
+
+def _compare(a):
+    from .compare import run_compare
+    return run_compare(a.base_dir, a.cand_dir, threshold=a.threshold / 100.0, alpha=a.alpha,
+                       min_runs=a.min_runs, out_html=a.output, out_json=a.json, quiet=a.quiet)
+
+
+def _dashboard(a):
+    from .dashboard import build_dashboard
+    index = build_dashboard(a.store_dir, a.out_dir, threshold=a.threshold / 100.0, alpha=a.alpha,
+                            reports=not a.no_reports)
+    if not a.quiet:
+        print(f"dashboard: {index}")
+    return 0
+
+
+def _synth(a):
+    from .synth import write_run
+    write_run(a.out_dir, seed=a.seed, n=a.allocations, latency_scale=a.latency_scale,
+              scenario=a.scenario, kernel_hash=a.kernel_hash)
+    return 0
+
+
+def _positive_int(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not an integer") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"'{s}' must be at least 1")
+    return v
+
+
+def _fraction(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a number") from None
+    if not 0 < v < 1:
+        raise argparse.ArgumentTypeError(f"'{s}' must be between 0 and 1")
+    return v
+
+
+def _percent(s):
+    try:
+        v = float(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{s}' is not a number") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"'{s}' must not be negative")
+    return v
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="cmakit-analysis", description="Reports, verdicts and dashboards "
+                                "over cmakit results (cmabench, cmatrace, BPF collectors).",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    r = sub.add_parser("report", help="HTML report and text summary of one run directory")
+    r.add_argument("run_dir")
+    r.add_argument("-o", "--output", help="HTML file (default RUN_DIR/report.html)")
+    r.add_argument("--text", help="text summary file (default summary.txt beside the HTML)")
+    r.set_defaults(func=_report)
+
+    s = sub.add_parser("summary", help="print the text summary of one run directory")
+    s.add_argument("run_dir")
+    s.set_defaults(func=_summary)
+
+    c = sub.add_parser("compare", help="baseline vs candidate verdict (3+ runs each)")
+    c.add_argument("base_dir", help="the baseline: a directory of run directories")
+    c.add_argument("cand_dir", help="the candidate: a directory of run directories")
+    c.add_argument("--threshold", type=_percent, default=10.0,
+                   help="smallest change, in percent, that counts as a regression (default 10)")
+    c.add_argument("--alpha", type=_fraction, default=0.05,
+                   help="significance level of the one-sided Mann-Whitney U test (default 0.05)")
+    c.add_argument("--min-runs", type=_positive_int, default=3, help="runs needed on each side (default 3)")
+    c.add_argument("-o", "--output", help="HTML page (default: none)")
+    c.add_argument("--json", help="verdict JSON (default: none; '-' for stdout)")
+    c.set_defaults(func=_compare)
+
+    d = sub.add_parser("dashboard", help="static trend site over a store of runs")
+    d.add_argument("store_dir")
+    d.add_argument("out_dir")
+    d.add_argument("--threshold", type=_percent, default=10.0, help="as for compare (default 10)")
+    d.add_argument("--alpha", type=_fraction, default=0.05, help="as for compare (default 0.05)")
+    d.add_argument("--no-reports", action="store_true", help="do not render missing run reports")
+    d.set_defaults(func=_dashboard)
+
+    y = sub.add_parser("synth", help="write a seeded synthetic run (tests, benchmarks)")
+    y.add_argument("out_dir")
+    y.add_argument("--seed", type=int, default=1)
+    y.add_argument("--allocations", type=_positive_int, default=500)
+    y.add_argument("--latency-scale", type=float, default=1.0)
+    y.add_argument("--scenario", default="default")
+    y.add_argument("--kernel-hash", default="0123abcd")
+    y.set_defaults(func=_synth)
+    return p
+
+
+def main(argv=None):
+    p = parser()
+    a = p.parse_args(argv)
+    try:
+        return a.func(a)
+    except InputError as e:
+        print(f"analysis: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,558 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmafail: print one record per failed or retried CMA allocation: area,
+ * pages, error, the page that blocked the range and why, the caller and
+ * its kernel stack.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cmafail.h"
+#include "cmafail.skel.h"
+#include "helpers.h"
+
+static struct env {
+	bool json;
+	bool failed_only;
+	bool no_stack;
+	enum cma_path path;
+	int64_t pid;
+	int64_t duration;
+} env = {
+	.path = PATH_NONE,
+};
+
+static volatile sig_atomic_t exiting;
+
+const char *argp_program_version = "cmafail 1.0";
+static const char doc[] =
+	"Print one record per failed or retried CMA allocation, with the page that\n"
+	"blocked it, the reason, the caller and its kernel stack.\n"
+	"\n"
+	"USAGE: cmafail [-h] [-f] [-n] [-j] [-d SEC] [-p PID] [-P PATH] [--stock]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    cmafail             # every failed or retried allocation, Ctrl-C to end\n"
+	"    cmafail -f          # failures only, not allocations that succeeded on retry\n"
+	"    cmafail -n -d 10    # without stacks, for 10 seconds\n"
+	"    cmafail -j          # one JSON document, written as records arrive\n"
+	"    cmafail --stock     # ignore the extended events of a patched kernel\n";
+
+enum { OPT_STOCK = 1000 };
+
+static const struct argp_option opts[] = {
+	{ "failed", 'f', NULL, 0, "Failed allocations only", 0 },
+	{ "no-stack", 'n', NULL, 0, "Do not collect kernel stacks", 0 },
+	{ "json", 'j', NULL, 0, "Print one JSON document", 0 },
+	{ "duration", 'd', "SEC", 0, "Trace for SEC seconds, then exit", 0 },
+	{ "pid", 'p', "PID", 0, "Trace this process only", 0 },
+	{ "path", 'P', "PATH", 0,
+	  "auto, patched, stock, fentry or kprobe (default auto)", 0 },
+	{ "stock", OPT_STOCK, NULL, 0,
+	  "Same as --path stock: hide the series' events", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's warnings", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 'f':
+		env.failed_only = true;
+		break;
+	case 'n':
+		env.no_stack = true;
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case 'v':
+		verbose = true;
+		break;
+	case 'd':
+		if (parse_s64(arg, 1, 99999999, &env.duration)) {
+			error_line("invalid duration: '%s'", arg);
+			argp_usage(state);
+		}
+		break;
+	case 'p':
+		if (parse_s64(arg, 1, INT32_MAX, &env.pid)) {
+			error_line("invalid pid: '%s'", arg);
+			argp_usage(state);
+		}
+		break;
+	case 'P':
+		if (parse_path(arg, &env.path)) {
+			error_line(
+				"invalid path: '%s' (auto, patched, stock, fentry, kprobe)",
+				arg);
+			argp_usage(state);
+		}
+		break;
+	case OPT_STOCK:
+		env.path = PATH_STOCK;
+		break;
+	case ARGP_KEY_ARG:
+		error_line("unrecognized positional argument: '%s'", arg);
+		argp_usage(state);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void sig_handler(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static struct sym_table reason_syms, stage_syms;
+static struct ksyms *ksyms;
+static unsigned long long nr_failed, nr_retried, nr_records;
+
+#define TPF(ev, name, dst) tp_field("cma", ev, name, &ro->dst)
+
+static int configure(struct cmafail_bpf *obj)
+{
+	struct cmafail_bpf__rodata *ro = obj->rodata;
+	bool has_start, has_fin, has_retry, has_busy, has_test, has_iso,
+		patched;
+	bool avail[PATH_NONE];
+	const char *why[PATH_NONE];
+	enum errno_src errsrc = ERRSRC_NONE;
+
+	has_start = tp_exists("cma", "cma_alloc_start");
+	has_fin = tp_exists("cma", "cma_alloc_finish");
+	has_retry = tp_exists("cma", "cma_alloc_busy_retry");
+	has_busy = tp_exists("cma", "cma_busy_page");
+	has_test = tp_exists("cma", "cma_range_test");
+	has_iso = tp_exists("page_isolation", "test_pages_isolated");
+	patched = has_fin &&
+		  !TPF("cma_alloc_finish", "errorno", f_fin_errorno) &&
+		  !TPF("cma_alloc_finish", "retries", f_fin_retries) &&
+		  !TPF("cma_alloc_finish", "elapsed_ns", f_fin_elapsed);
+
+	avail[PATH_PATCHED] = patched;
+	why[PATH_PATCHED] =
+		"cma_alloc_finish has no errorno/retries/elapsed_ns fields (a kernel without the cmakit series)";
+	avail[PATH_STOCK] = has_start && has_fin;
+	why[PATH_STOCK] =
+		"no cma:cma_alloc_start/cma_alloc_finish trace events";
+	avail[PATH_FENTRY] = kfunc_traceable("cma_alloc");
+	why[PATH_FENTRY] =
+		"cma_alloc is not in the kernel's BTF or not traceable by ftrace";
+	avail[PATH_KPROBE] = kprobe_traceable("cma_alloc");
+	why[PATH_KPROBE] = "cma_alloc is not in /proc/kallsyms";
+	env.path = choose_path(env.path, avail, why);
+	if (env.path == PATH_NONE)
+		return -ENOENT;
+
+	if (env.path != PATH_PATCHED) {
+		memset(&ro->f_fin_errorno, 0, sizeof(ro->f_fin_errorno));
+		memset(&ro->f_fin_retries, 0, sizeof(ro->f_fin_retries));
+		memset(&ro->f_fin_elapsed, 0, sizeof(ro->f_fin_elapsed));
+		/* Stock 6.1 does not say why an allocation failed: ask alloc_contig_range(). */
+		if (env.path != PATH_KPROBE &&
+		    kfunc_traceable("alloc_contig_range"))
+			errsrc = ERRSRC_FEXIT;
+		else if (kprobe_traceable("alloc_contig_range"))
+			errsrc = ERRSRC_KRETPROBE;
+		else
+			note_unavailable(
+				"error codes of failures: alloc_contig_range not traceable, -ENOMEM assumed");
+	}
+	TPF("cma_alloc_start", "name", f_start_name);
+	TPF("cma_alloc_start", "count", f_start_count);
+	TPF("cma_alloc_start", "align", f_start_align);
+	TPF("cma_alloc_finish", "page", f_fin_page);
+	TPF("cma_alloc_busy_retry", "pfn", f_retry_pfn);
+	TPF("cma_alloc_busy_retry", "page", f_retry_page);
+	TPF("cma_alloc_busy_retry", "count", f_retry_count);
+
+	/* The blocking page: the series' cma_busy_page, else the stock isolation test. */
+	has_busy = has_busy && env.path == PATH_PATCHED;
+	has_test = has_test && env.path == PATH_PATCHED;
+	if (has_busy) {
+		TPF("cma_busy_page", "start_pfn", f_busy_start);
+		TPF("cma_busy_page", "end_pfn", f_busy_end);
+		TPF("cma_busy_page", "pfn", f_busy_pfn);
+		TPF("cma_busy_page", "stage", f_busy_stage);
+		TPF("cma_busy_page", "reason", f_busy_reason);
+		TPF("cma_busy_page", "refcount", f_busy_refcount);
+		TPF("cma_busy_page", "mapcount", f_busy_mapcount);
+		TPF("cma_busy_page", "lru", f_busy_lru);
+		TPF("cma_busy_page", "anon", f_busy_anon);
+		TPF("cma_busy_page", "file", f_busy_file);
+		TPF("cma_busy_page", "shmem", f_busy_shmem);
+		TPF("cma_busy_page", "dirty", f_busy_dirty);
+		TPF("cma_busy_page", "writeback", f_busy_writeback);
+		TPF("cma_busy_page", "locked", f_busy_locked);
+		TPF("cma_busy_page", "migratetype", f_busy_migratetype);
+		tp_symbols("cma", "cma_busy_page", "reason", &reason_syms);
+		tp_symbols("cma", "cma_busy_page", "stage", &stage_syms);
+	} else {
+		/* the busy page's state: read from struct page, the reason inferred */
+		note_unavailable(
+			"cma:cma_busy_page (the cmakit series): the blocking page's reason is inferred from its state");
+	}
+	if (has_test) {
+		TPF("cma_range_test", "start_pfn", f_test_start);
+		TPF("cma_range_test", "end_pfn", f_test_end);
+		TPF("cma_range_test", "failed_pfn", f_test_failed);
+	} else if (has_iso) {
+		tp_field("page_isolation", "test_pages_isolated", "start_pfn",
+			 &ro->f_test_start);
+		tp_field("page_isolation", "test_pages_isolated", "end_pfn",
+			 &ro->f_test_end);
+		tp_field("page_isolation", "test_pages_isolated", "fin_pfn",
+			 &ro->f_test_failed);
+		ro->test_is_stock = true;
+	} else {
+		note_unavailable(
+			"busy pfns: neither cma:cma_range_test nor page_isolation:test_pages_isolated");
+	}
+	if (!has_retry && env.path != PATH_PATCHED && errsrc == ERRSRC_NONE)
+		note_unavailable(
+			"busy retry counts: no cma:cma_alloc_busy_retry event, alloc_contig_range not traceable");
+
+	ro->use_event_result = env.path == PATH_PATCHED;
+	ro->report_retried = !env.failed_only;
+	ro->want_stack = !env.no_stack;
+	ro->target_tgid = env.pid;
+	ro->count_ebusy = !has_retry || env.path >= PATH_FENTRY;
+
+	bpf_program__set_autoload(obj->progs.tp_alloc_start,
+				  env.path <= PATH_STOCK);
+	bpf_program__set_autoload(obj->progs.tp_alloc_finish,
+				  env.path <= PATH_STOCK);
+	bpf_program__set_autoload(obj->progs.tp_busy_retry,
+				  env.path != PATH_PATCHED && has_retry &&
+					  env.path <= PATH_STOCK);
+	bpf_program__set_autoload(obj->progs.tp_busy_page, has_busy);
+	bpf_program__set_autoload(obj->progs.tp_range_test, has_test);
+	bpf_program__set_autoload(obj->progs.tp_test_isolated,
+				  !has_test && has_iso);
+	bpf_program__set_autoload(obj->progs.fexit_acr,
+				  env.path != PATH_PATCHED &&
+					  errsrc == ERRSRC_FEXIT);
+	bpf_program__set_autoload(obj->progs.kretprobe_acr,
+				  env.path != PATH_PATCHED &&
+					  errsrc == ERRSRC_KRETPROBE);
+	bpf_program__set_autoload(obj->progs.fentry_cma_alloc,
+				  env.path == PATH_FENTRY);
+	bpf_program__set_autoload(obj->progs.fexit_cma_alloc,
+				  env.path == PATH_FENTRY);
+	bpf_program__set_autoload(obj->progs.kprobe_cma_alloc,
+				  env.path == PATH_KPROBE);
+	bpf_program__set_autoload(obj->progs.kretprobe_cma_alloc,
+				  env.path == PATH_KPROBE);
+	return 0;
+}
+
+static const char *const state_names[] = { "lru",    "anon",	  "file",
+					   "shmem",  "dirty",	  "writeback",
+					   "locked", "swapcache", "private" };
+
+/*
+ * Stock kernels: name the reason from the page's state, with the rules the
+ * series' kernel applies (refcount beyond mappings and page cache: pinned).
+ */
+static const char *infer_reason(const struct fail_info *i)
+{
+	int expected = i->mapcount;
+
+	if (i->refcount == 0)
+		return "free_race";
+	if (i->state & PS_WRITEBACK)
+		return "writeback";
+	if (i->state & PS_FILE)
+		expected += 1 + !!(i->state & PS_PRIVATE);
+	if (i->state & PS_SWAPCACHE)
+		expected += 1;
+	if (i->refcount > expected)
+		return "pinned";
+	if (i->state & PS_DIRTY)
+		return "dirty";
+	if (i->state & PS_LOCKED)
+		return "locked";
+	if (!(i->state & PS_LRU))
+		return "unmovable";
+	return "unknown";
+}
+
+/* The reason and where it came from ("kernel" or "inferred"); NULL if none. */
+static const char *reason_of(const struct fail_info *i, const char **source)
+{
+	*source = "kernel";
+	if (i->busy_src == BUSY_EVENT) {
+		if (i->reason_str[0])
+			return i->reason_str;
+		return sym_name(&reason_syms, i->reason);
+	}
+	if (i->busy_src == BUSY_TEST) {
+		*source = "inferred";
+		return i->has_state ? infer_reason(i) : "unknown";
+	}
+	*source = NULL;
+	return NULL;
+}
+
+static const char *stage_of(const struct fail_info *i)
+{
+	if (i->busy_src == BUSY_TEST)
+		return "test";
+	if (i->stage_str[0])
+		return i->stage_str;
+	return i->busy_src == BUSY_EVENT ? sym_name(&stage_syms, i->stage) :
+					   NULL;
+}
+
+/*
+ * The first frame of the caller's stack: fentry/fexit stacks begin in the
+ * BPF program and its trampoline, then the traced function's entry.
+ */
+static size_t first_frame(const struct fail_event *e)
+{
+	size_t k, n = e->stack_len > 0 ? e->stack_len / 8 : 0;
+	char sym[160];
+
+	for (k = 0; k < n; k++) {
+		ksym_str(ksyms, e->stack[k], sym, sizeof(sym));
+		if (strncmp(sym, "bpf_prog_", 9) &&
+		    strncmp(sym, "bpf_trampoline_", 15))
+			break;
+	}
+	if (k && k < n && !strncmp(sym, "cma_alloc+", 10))
+		k++;
+	return k < n ? k : 0;
+}
+
+static void print_text(const struct fail_event *e)
+{
+	const struct fail_info *i = &e->info;
+	const char *src, *reason = reason_of(i, &src);
+	char pfn[24] = "-", sym[160];
+	size_t k;
+	int n;
+
+	if (i->busy_src != BUSY_NONE)
+		snprintf(pfn, sizeof(pfn), "0x%llx", i->busy_pfn);
+	printf("%-16s %-7u %-12s %-7llu %-9s %-7u %-10.3f %-10s %-10s", i->comm,
+	       i->pid, i->area, i->count, errno_str(i->err), i->retries,
+	       i->elapsed_ns / 1e6, pfn, reason ? reason : "-");
+	if (i->has_state) {
+		printf(" ref=%d map=%d", i->refcount, i->mapcount);
+		for (k = 0; k < ARRAY_SIZE(state_names); k++)
+			if (i->state & (1U << k))
+				printf(",%s", state_names[k]);
+	}
+	printf("\n");
+	n = e->stack_len > 0 ? e->stack_len / 8 : 0;
+	for (k = first_frame(e); k < (size_t)n; k++)
+		printf("    %s\n",
+		       ksym_str(ksyms, e->stack[k], sym, sizeof(sym)));
+}
+
+static void print_json(const struct fail_event *e)
+{
+	const struct fail_info *i = &e->info;
+	const char *src, *reason = reason_of(i, &src), *stage = stage_of(i);
+	char sym[160];
+	bool first = true;
+	size_t k;
+	int n;
+
+	printf("%s\n{\"ts_ns\":%llu,\"comm\":", nr_records > 1 ? "," : "",
+	       i->ts_ns);
+	json_write_string(stdout, i->comm);
+	printf(",\"pid\":%u,\"tgid\":%u,\"area\":", i->pid, i->tgid);
+	json_write_string(stdout, i->area);
+	printf(",\"pages\":%llu,\"align\":%u,\"errno\":%d,\"error\":\"%s\",\"retries\":%u,\"elapsed_ns\":%llu",
+	       i->count, i->align, i->err, errno_str(i->err), i->retries,
+	       i->elapsed_ns);
+	if (i->busy_src != BUSY_NONE)
+		printf(",\"busy_pfn\":%llu,\"range\":[%llu,%llu]", i->busy_pfn,
+		       i->range_start, i->range_end);
+	else
+		printf(",\"busy_pfn\":null,\"range\":null");
+	printf(",\"reason\":");
+	if (reason)
+		json_write_string(stdout, reason);
+	else
+		printf("null");
+	printf(",\"reason_source\":");
+	if (src)
+		json_write_string(stdout, src);
+	else
+		printf("null");
+	printf(",\"stage\":");
+	if (stage)
+		json_write_string(stdout, stage);
+	else
+		printf("null");
+	printf(",\"busy_pages_reported\":%u", i->nr_busy);
+	if (i->has_state) {
+		printf(",\"page\":{\"refcount\":%d,\"mapcount\":%d,\"flags\":[",
+		       i->refcount, i->mapcount);
+		for (k = 0; k < ARRAY_SIZE(state_names); k++) {
+			if (!(i->state & (1U << k)))
+				continue;
+			printf("%s\"%s\"", first ? "" : ",", state_names[k]);
+			first = false;
+		}
+		printf("]");
+		if (i->busy_src == BUSY_EVENT)
+			printf(",\"migratetype\":%d", i->migratetype);
+		printf("}");
+	} else {
+		printf(",\"page\":null");
+	}
+	printf(",\"stack\":[");
+	n = e->stack_len > 0 ? e->stack_len / 8 : 0;
+	for (k = first_frame(e); k < (size_t)n; k++) {
+		printf("%s", k > first_frame(e) ? "," : "");
+		json_write_string(stdout, ksym_str(ksyms, e->stack[k], sym,
+						   sizeof(sym)));
+	}
+	printf("]}");
+}
+
+static int handle_event(void *ctx, void *data, size_t len)
+{
+	const struct fail_event *e = data;
+
+	(void)ctx;
+	if (len < sizeof(*e))
+		return 0;
+	nr_records++;
+	if (e->info.err)
+		nr_failed++;
+	else
+		nr_retried++;
+	if (env.json)
+		print_json(e);
+	else
+		print_text(e);
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.doc = doc,
+	};
+	struct ring_buffer *rb = NULL;
+	struct cmafail_bpf *obj = NULL;
+	time_t deadline = 0;
+	int err;
+
+	prog_name = "cmafail";
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return 1;
+	libbpf_set_print(libbpf_print_fn);
+	if (check_environment())
+		return 1;
+
+	obj = cmafail_bpf__open();
+	if (!obj) {
+		error_line("failed to open BPF object: %s", strerror(errno));
+		return 1;
+	}
+	err = configure(obj);
+	if (err)
+		goto cleanup;
+	err = cmafail_bpf__load(obj);
+	if (err) {
+		error_line("failed to load BPF programs: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (!env.no_stack) {
+		ksyms = ksyms_load();
+		if (!ksyms)
+			note_unavailable(
+				"kernel symbols: /proc/kallsyms unreadable, stacks as addresses");
+	}
+	rb = ring_buffer__new(bpf_map__fd(obj->maps.events), handle_event, NULL,
+			      NULL);
+	if (!rb) {
+		err = -errno;
+		error_line("failed to create ring buffer: %s", strerror(errno));
+		goto cleanup;
+	}
+	err = cmafail_bpf__attach(obj);
+	if (err) {
+		error_line("failed to attach BPF programs: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (signal(SIGINT, sig_handler) == SIG_ERR ||
+	    signal(SIGTERM, sig_handler) == SIG_ERR) {
+		error_line("cannot set signal handler: %s", strerror(errno));
+		err = 1;
+		goto cleanup;
+	}
+	fprintf(stderr,
+		"cmafail: tracing CMA failures and retries on the %s path%s\n",
+		path_name(env.path), env.duration ? "" : "; Ctrl-C to end");
+	if (env.json) {
+		printf("{\"tool\":\"cmafail\",\"path\":\"%s\",\"unavailable\":",
+		       path_name(env.path));
+		json_unavailable(stdout);
+		printf(",\"records\":[");
+	} else {
+		printf("%-16s %-7s %-12s %-7s %-9s %-7s %-10s %-10s %-10s %s\n",
+		       "COMM", "PID", "AREA", "PAGES", "ERROR", "RETRIES", "MS",
+		       "BUSY_PFN", "REASON", "PAGE");
+	}
+	fflush(stdout);
+	signal_ready();
+	if (env.duration)
+		deadline = time(NULL) + env.duration;
+
+	while (!exiting) {
+		err = ring_buffer__poll(rb, 100);
+		if (err == -EINTR) {
+			err = 0;
+			break;
+		}
+		if (err < 0) {
+			error_line("error polling ring buffer: %s",
+				   strerror(-err));
+			break;
+		}
+		err = 0;
+		if (deadline && time(NULL) >= deadline)
+			break;
+	}
+	/* what arrived before the signal */
+	ring_buffer__consume(rb);
+	if (env.json)
+		printf("\n],\"failures\":%llu,\"retried\":%llu,\"lost\":%llu}\n",
+		       nr_failed, nr_retried,
+		       (unsigned long long)obj->bss->lost);
+	else if (obj->bss->lost)
+		fprintf(stderr,
+			"cmafail: %llu records lost (ring buffer full)\n",
+			(unsigned long long)obj->bss->lost);
+	fflush(stdout);
+cleanup:
+	ring_buffer__free(rb);
+	cmafail_bpf__destroy(obj);
+	ksyms_free(ksyms);
+	return err != 0;
+}

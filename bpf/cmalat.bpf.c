@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmalat: log2 histograms of CMA allocation latency per area, size class
+ * and error code. The loader picks one path (common.h, enum cma_path) and
+ * disables the programs of the others.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
+#include "cmalat.h"
+
+/* cma_alloc_start */
+const volatile struct tp_field f_start_name = {};
+const volatile struct tp_field f_start_count = {};
+/* cma_alloc_finish (stock fields, then the series' additions) */
+const volatile struct tp_field f_fin_name = {};
+const volatile struct tp_field f_fin_page = {};
+const volatile struct tp_field f_fin_count = {};
+const volatile struct tp_field f_fin_errorno = {};
+const volatile struct tp_field f_fin_retries = {};
+const volatile struct tp_field f_fin_elapsed = {};
+
+const volatile bool use_event_timing = false; /* elapsed_ns + errorno */
+const volatile unsigned int unit_div = 1000; /* ns per unit */
+const volatile int target_tgid = 0;
+
+struct inflight {
+	__u64 ts;
+	__u64 count;
+	__s32 last_ret; /* last alloc_contig_range() result */
+	__u32 retries;
+	char area[CMA_NAME_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct hist_key);
+	__type(value, struct hist);
+} hists SEC(".maps");
+
+/* scratch space: both are too large for the 512-byte BPF stack together */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} scratch SEC(".maps");
+
+static struct hist zero_hist;
+
+static __always_inline bool traced(void)
+{
+	return !target_tgid ||
+	       (bpf_get_current_pid_tgid() >> 32) == (__u32)target_tgid;
+}
+
+static __always_inline void account(const char *area, __u64 count, int err,
+				    __u64 ns, __u32 retries)
+{
+	struct hist_key key = {};
+	struct hist *h;
+	__u64 v;
+
+	__builtin_memcpy(key.area, area, sizeof(key.area));
+	key.size_class = log2_u64(count);
+	key.err = err;
+	h = lookup_or_init(&hists, &key, &zero_hist);
+	if (!h)
+		return;
+	v = ns / unit_div;
+	__sync_fetch_and_add(&h->slots[log2_slot(v)], 1);
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum_ns, ns);
+	__sync_fetch_and_add(&h->retries, retries);
+	if (ns > h->max_ns)
+		h->max_ns = ns; /* racy but monotone enough for a maximum */
+}
+
+static __always_inline struct inflight *begin(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	struct inflight *s;
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return NULL;
+	__builtin_memset(s, 0, sizeof(*s));
+	s->ts = bpf_ktime_get_ns();
+	s->last_ret = -ENOMEM;
+	bpf_map_update_elem(&inflight, &tid, s, BPF_ANY);
+	return bpf_map_lookup_elem(&inflight, &tid);
+}
+
+/* ---- patched and stock paths: the cma:* trace events ------------------ */
+
+SEC("tracepoint/cma/cma_alloc_start")
+int tp_alloc_start(void *ctx)
+{
+	struct inflight *s;
+
+	if (!traced())
+		return 0;
+	s = begin();
+	if (!s)
+		return 0;
+	s->count = tp_read(ctx, &f_start_count);
+	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
+	return 0;
+}
+
+SEC("tracepoint/cma/cma_alloc_busy_retry")
+int tp_busy_retry(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *s = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (s)
+		s->retries++;
+	return 0;
+}
+
+SEC("tracepoint/cma/cma_alloc_finish")
+int tp_alloc_finish(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 zero = 0;
+	struct inflight *s;
+	__u64 page;
+	int err;
+
+	if (!traced())
+		return 0;
+	if (use_event_timing) {
+		/* The series' cma_alloc_finish carries all we need. */
+		s = bpf_map_lookup_elem(&scratch, &zero);
+		if (!s)
+			return 0;
+		tp_read_str(ctx, &f_fin_name, s->area, sizeof(s->area));
+		account(s->area, tp_read(ctx, &f_fin_count),
+			(int)tp_read(ctx, &f_fin_errorno),
+			tp_read(ctx, &f_fin_elapsed),
+			(__u32)tp_read(ctx, &f_fin_retries));
+		return 0;
+	}
+	/* Stock 6.1: time from cma_alloc_start, error from alloc_contig_range. */
+	s = bpf_map_lookup_elem(&inflight, &tid);
+	if (!s)
+		return 0;
+	page = tp_read(ctx, &f_fin_page);
+	err = page ? 0 : s->last_ret;
+	if (!page && !err)
+		err = -ENOMEM;
+	account(s->area, s->count, err, bpf_ktime_get_ns() - s->ts, s->retries);
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+/* ---- the error code on stock kernels ----------------------------------- */
+
+static __always_inline void note_ret(int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *s = bpf_map_lookup_elem(&inflight, &tid);
+
+	if (s)
+		s->last_ret = ret;
+}
+
+SEC("fexit/alloc_contig_range")
+int BPF_PROG(fexit_acr, unsigned long start, unsigned long end,
+	     unsigned int migratetype, gfp_t gfp_mask, int ret)
+{
+	note_ret(ret);
+	return 0;
+}
+
+SEC("kretprobe/alloc_contig_range")
+int BPF_KRETPROBE(kretprobe_acr, int ret)
+{
+	note_ret(ret);
+	return 0;
+}
+
+/* ---- no cma:* events: the function itself ------------------------------ */
+
+/* Only the name of struct cma (mm/cma.h) is needed; CO-RE finds it. */
+struct cma___cmakit {
+	char name[CMA_NAME_LEN];
+} __attribute__((preserve_access_index));
+
+static __always_inline void fn_enter(void *cma, unsigned long count)
+{
+	struct inflight *s;
+
+	if (!traced())
+		return;
+	s = begin();
+	if (!s)
+		return;
+	s->count = count;
+	bpf_core_read_str(s->area, sizeof(s->area),
+			  &((struct cma___cmakit *)cma)->name);
+}
+
+static __always_inline void fn_exit(struct page *page)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct inflight *s = bpf_map_lookup_elem(&inflight, &tid);
+	int err;
+
+	if (!s)
+		return;
+	/* cma_alloc() returns early without tracing a zero count */
+	if (s->count) {
+		err = page ? 0 : s->last_ret;
+		account(s->area, s->count, err, bpf_ktime_get_ns() - s->ts,
+			s->retries);
+	}
+	bpf_map_delete_elem(&inflight, &tid);
+}
+
+SEC("fentry/cma_alloc")
+int BPF_PROG(fentry_cma_alloc, void *cma, unsigned long count)
+{
+	fn_enter(cma, count);
+	return 0;
+}
+
+SEC("fexit/cma_alloc")
+int BPF_PROG(fexit_cma_alloc, void *cma, unsigned long count,
+	     unsigned int align, bool no_warn, struct page *ret)
+{
+	fn_exit(ret);
+	return 0;
+}
+
+SEC("kprobe/cma_alloc")
+int BPF_KPROBE(kprobe_cma_alloc, void *cma, unsigned long count)
+{
+	fn_enter(cma, count);
+	return 0;
+}
+
+SEC("kretprobe/cma_alloc")
+int BPF_KRETPROBE(kretprobe_cma_alloc, struct page *ret)
+{
+	fn_exit(ret);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

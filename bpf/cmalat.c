@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmalat: summarize CMA allocation latency as log2 histograms per area,
+ * size class and error code.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cmalat.h"
+#include "cmalat.skel.h"
+#include "helpers.h"
+
+static struct env {
+	bool ms;
+	bool per_size;
+	bool json;
+	bool timestamp;
+	enum cma_path path;
+	int64_t pid;
+	int64_t interval;
+	int64_t times;
+} env = {
+	.path = PATH_NONE,
+	.interval = 99999999,
+	.times = 99999999,
+};
+
+static volatile sig_atomic_t exiting;
+static bool interval_given;
+
+const char *argp_program_version = "cmalat 1.0";
+static const char doc[] =
+	"Summarize CMA allocation latency as log2 histograms per area, size class\n"
+	"and error code.\n"
+	"\n"
+	"USAGE: cmalat [-h] [-m] [-S] [-T] [-j] [-p PID] [-P PATH] [--stock]\n"
+	"              [interval] [count]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    cmalat              # histograms per area and error, Ctrl-C to end\n"
+	"    cmalat 1 10         # print 1 second summaries, 10 times\n"
+	"    cmalat -mS          # milliseconds, one histogram per size class too\n"
+	"    cmalat -j 5 1       # one JSON document after 5 seconds\n"
+	"    cmalat --stock      # ignore the extended events of a patched kernel\n";
+
+enum { OPT_STOCK = 1000 };
+
+static const struct argp_option opts[] = {
+	{ "milliseconds", 'm', NULL, 0,
+	  "Millisecond histograms (default microseconds)", 0 },
+	{ "size", 'S', NULL, 0,
+	  "One histogram per size class (log2 of pages) too", 0 },
+	{ "timestamp", 'T', NULL, 0, "Print a timestamp with each summary", 0 },
+	{ "json", 'j', NULL, 0, "Print JSON (one document per interval)", 0 },
+	{ "pid", 'p', "PID", 0, "Trace this process only", 0 },
+	{ "path", 'P', "PATH", 0,
+	  "auto, patched, stock, fentry or kprobe (default auto)", 0 },
+	{ "stock", OPT_STOCK, NULL, 0,
+	  "Same as --path stock: hide the series' events", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's warnings", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	static int pos;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 'm':
+		env.ms = true;
+		break;
+	case 'S':
+		env.per_size = true;
+		break;
+	case 'T':
+		env.timestamp = true;
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case 'v':
+		verbose = true;
+		break;
+	case 'p':
+		if (parse_s64(arg, 1, INT32_MAX, &env.pid)) {
+			error_line("invalid pid: '%s'", arg);
+			argp_usage(state);
+		}
+		break;
+	case 'P':
+		if (parse_path(arg, &env.path)) {
+			error_line(
+				"invalid path: '%s' (auto, patched, stock, fentry, kprobe)",
+				arg);
+			argp_usage(state);
+		}
+		break;
+	case OPT_STOCK:
+		env.path = PATH_STOCK;
+		break;
+	case ARGP_KEY_ARG:
+		if (pos == 0) {
+			if (parse_s64(arg, 1, 99999999, &env.interval)) {
+				error_line("invalid interval: '%s'", arg);
+				argp_usage(state);
+			}
+			interval_given = true;
+		} else if (pos == 1) {
+			if (parse_s64(arg, 1, 99999999, &env.times)) {
+				error_line("invalid count: '%s'", arg);
+				argp_usage(state);
+			}
+		} else {
+			error_line("unrecognized positional argument: '%s'",
+				   arg);
+			argp_usage(state);
+		}
+		pos++;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void sig_handler(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+/* What the probes found; printed in the JSON. */
+static enum errno_src errsrc = ERRSRC_NONE;
+
+static int configure(struct cmalat_bpf *obj)
+{
+	struct cmalat_bpf__rodata *ro = obj->rodata;
+	bool has_start, has_fin, has_retry, patched;
+	bool avail[PATH_NONE];
+	const char *why[PATH_NONE];
+
+	has_start = tp_exists("cma", "cma_alloc_start");
+	has_fin = tp_exists("cma", "cma_alloc_finish");
+	has_retry = tp_exists("cma", "cma_alloc_busy_retry");
+	/* errorno and elapsed_ns: the cmakit series (upstream added errorno in 6.7) */
+	patched = has_fin &&
+		  !tp_field("cma", "cma_alloc_finish", "errorno",
+			    &ro->f_fin_errorno) &&
+		  !tp_field("cma", "cma_alloc_finish", "elapsed_ns",
+			    &ro->f_fin_elapsed);
+	tp_field("cma", "cma_alloc_finish", "retries", &ro->f_fin_retries);
+
+	avail[PATH_PATCHED] = patched;
+	why[PATH_PATCHED] =
+		"cma_alloc_finish has no errorno/elapsed_ns fields (a kernel without the cmakit series)";
+	avail[PATH_STOCK] = has_start && has_fin;
+	why[PATH_STOCK] =
+		"no cma:cma_alloc_start/cma_alloc_finish trace events (tracefs not mounted, or CONFIG_CMA without tracepoints)";
+	/* fentry needs BPF trampolines (x86 5.5, arm64 6.0) and BTF of cma_alloc */
+	avail[PATH_FENTRY] = kfunc_traceable("cma_alloc");
+	why[PATH_FENTRY] =
+		"cma_alloc is not in the kernel's BTF or not traceable by ftrace";
+	avail[PATH_KPROBE] = kprobe_traceable("cma_alloc");
+	why[PATH_KPROBE] = "cma_alloc is not in /proc/kallsyms";
+	env.path = choose_path(env.path, avail, why);
+	if (env.path == PATH_NONE)
+		return -ENOENT;
+
+	if (env.path == PATH_PATCHED) {
+		errsrc = ERRSRC_EVENT;
+	} else {
+		memset(&ro->f_fin_errorno, 0, sizeof(ro->f_fin_errorno));
+		memset(&ro->f_fin_elapsed, 0, sizeof(ro->f_fin_elapsed));
+		memset(&ro->f_fin_retries, 0, sizeof(ro->f_fin_retries));
+		/* Stock 6.1 does not say why an allocation failed: ask alloc_contig_range(). */
+		if (env.path != PATH_KPROBE &&
+		    kfunc_traceable("alloc_contig_range"))
+			errsrc = ERRSRC_FEXIT;
+		else if (kprobe_traceable("alloc_contig_range"))
+			errsrc = ERRSRC_KRETPROBE;
+		else
+			note_unavailable(
+				"error codes of failures: alloc_contig_range not traceable, -ENOMEM assumed");
+	}
+	if (env.path == PATH_PATCHED || env.path == PATH_STOCK) {
+		tp_field("cma", "cma_alloc_start", "name", &ro->f_start_name);
+		tp_field("cma", "cma_alloc_start", "count", &ro->f_start_count);
+		tp_field("cma", "cma_alloc_finish", "name", &ro->f_fin_name);
+		tp_field("cma", "cma_alloc_finish", "page", &ro->f_fin_page);
+		tp_field("cma", "cma_alloc_finish", "count", &ro->f_fin_count);
+		if (!(ro->f_fin_name.flags & TPF_DATA_LOC) ||
+		    !(ro->f_fin_page.flags & TPF_PRESENT) ||
+		    !(ro->f_fin_count.flags & TPF_PRESENT)) {
+			error_line(
+				"cma_alloc_finish lacks its stock fields name, page, count");
+			return -EINVAL;
+		}
+	} else if (has_start || has_fin) {
+		note_unavailable("cma:* events not used on path %s",
+				 path_name(env.path));
+	}
+	if (!has_retry && env.path != PATH_PATCHED)
+		note_unavailable(
+			"busy retry counts: no cma:cma_alloc_busy_retry event");
+
+	ro->use_event_timing = env.path == PATH_PATCHED;
+	ro->unit_div = env.ms ? 1000000 : 1000;
+	ro->target_tgid = env.pid;
+
+	bpf_program__set_autoload(obj->progs.tp_alloc_start,
+				  env.path == PATH_STOCK);
+	bpf_program__set_autoload(obj->progs.tp_alloc_finish,
+				  env.path <= PATH_STOCK);
+	bpf_program__set_autoload(obj->progs.tp_busy_retry,
+				  env.path != PATH_PATCHED && has_retry);
+	bpf_program__set_autoload(obj->progs.fexit_acr,
+				  env.path != PATH_PATCHED &&
+					  errsrc == ERRSRC_FEXIT);
+	bpf_program__set_autoload(obj->progs.kretprobe_acr,
+				  env.path != PATH_PATCHED &&
+					  errsrc == ERRSRC_KRETPROBE);
+	bpf_program__set_autoload(obj->progs.fentry_cma_alloc,
+				  env.path == PATH_FENTRY);
+	bpf_program__set_autoload(obj->progs.fexit_cma_alloc,
+				  env.path == PATH_FENTRY);
+	bpf_program__set_autoload(obj->progs.kprobe_cma_alloc,
+				  env.path == PATH_KPROBE);
+	bpf_program__set_autoload(obj->progs.kretprobe_cma_alloc,
+				  env.path == PATH_KPROBE);
+	return 0;
+}
+
+struct row {
+	struct hist_key key;
+	struct hist h;
+};
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	int c = strcmp(x->key.area, y->key.area);
+
+	if (c)
+		return c;
+	if (x->key.size_class != y->key.size_class)
+		return x->key.size_class < y->key.size_class ? -1 : 1;
+	return x->key.err < y->key.err ? 1 : x->key.err > y->key.err ? -1 : 0;
+}
+
+/* Read and clear the histograms; merge size classes unless keep_size. */
+static int collect(int fd, bool keep_size, struct row **out)
+{
+	struct hist_key key, next, *prev = NULL;
+	struct row *rows = NULL, *r;
+	int n = 0, cap = 0, i, j;
+	struct hist h;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &h))
+			continue;
+		if (!keep_size)
+			key.size_class = 0;
+		for (i = 0; i < n; i++)
+			if (!memcmp(&rows[i].key, &key, sizeof(key)))
+				break;
+		if (i == n) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 16;
+				r = realloc(rows, cap * sizeof(*rows));
+				if (!r) {
+					free(rows);
+					return -ENOMEM;
+				}
+				rows = r;
+			}
+			memset(&rows[n], 0, sizeof(rows[n]));
+			rows[n++].key = key;
+		}
+		r = &rows[i];
+		for (j = 0; j < MAX_SLOTS; j++)
+			r->h.slots[j] += h.slots[j];
+		r->h.count += h.count;
+		r->h.sum_ns += h.sum_ns;
+		r->h.retries += h.retries;
+		if (h.max_ns > r->h.max_ns)
+			r->h.max_ns = h.max_ns;
+	}
+	/* delete what was read; allocations counted meanwhile go to the next round */
+	prev = NULL;
+	while (!bpf_map_get_next_key(fd, NULL, &next))
+		if (bpf_map_delete_elem(fd, &next))
+			break;
+	if (n)
+		qsort(rows, n, sizeof(*rows), row_cmp);
+	*out = rows;
+	return n;
+}
+
+static void print_text(const struct row *rows, int n)
+{
+	const char *unit = env.ms ? "msecs" : "usecs";
+	double div = env.ms ? 1e6 : 1e3;
+	char tbuf[32];
+	time_t t;
+	int i;
+
+	if (env.timestamp) {
+		t = time(NULL);
+		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t));
+		printf("%-8s\n", tbuf);
+	}
+	if (!n)
+		printf("no CMA allocations\n");
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+
+		printf("\narea = %s", r->key.area);
+		if (env.per_size)
+			printf("  pages = %llu..%llu",
+			       1ULL << r->key.size_class,
+			       (2ULL << r->key.size_class) - 1);
+		printf("  result = %s  count = %llu  avg = %.1f %s  max = %.1f %s",
+		       errno_str(r->key.err), r->h.count,
+		       r->h.count ? r->h.sum_ns / div / r->h.count : 0.0,
+		       unit + 0, r->h.max_ns / div, unit);
+		if (r->h.retries)
+			printf("  busy retries = %llu", r->h.retries);
+		printf("\n");
+		print_log2_hist(stdout, r->h.slots, MAX_SLOTS, unit);
+	}
+	fflush(stdout);
+}
+
+static void print_json(const struct row *rows, int n)
+{
+	unsigned long long total = 0, failed = 0;
+	int i;
+
+	printf("{\"tool\":\"cmalat\",\"path\":\"%s\",\"errno_source\":\"%s\",\"unit\":\"%s\",",
+	       path_name(env.path), errsrc_name(errsrc), env.ms ? "ms" : "us");
+	printf("\"interval_s\":");
+	if (interval_given)
+		printf("%lld", (long long)env.interval);
+	else
+		printf("null");
+	printf(",\"unavailable\":");
+	json_unavailable(stdout);
+	printf(",\"histograms\":[");
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+
+		printf("%s{\"area\":", i ? "," : "");
+		json_write_string(stdout, r->key.area);
+		printf(",\"size_class\":%u,\"pages_min\":%llu,\"pages_max\":%llu,",
+		       r->key.size_class, 1ULL << r->key.size_class,
+		       (2ULL << r->key.size_class) - 1);
+		printf("\"errno\":%d,\"error\":\"%s\",\"count\":%llu,\"sum_ns\":%llu,\"max_ns\":%llu,",
+		       r->key.err, errno_str(r->key.err), r->h.count,
+		       r->h.sum_ns, r->h.max_ns);
+		printf("\"busy_retries\":%llu,\"slots\":", r->h.retries);
+		json_log2_hist(stdout, r->h.slots, MAX_SLOTS);
+		printf("}");
+		total += r->h.count;
+		if (r->key.err)
+			failed += r->h.count;
+	}
+	printf("],\"allocations\":%llu,\"failures\":%llu}\n", total, failed);
+	fflush(stdout);
+}
+
+static int report(struct cmalat_bpf *obj)
+{
+	struct row *rows = NULL;
+	int n;
+
+	/* JSON keeps every size class; the text merges them unless -S */
+	n = collect(bpf_map__fd(obj->maps.hists), env.json || env.per_size,
+		    &rows);
+	if (n < 0)
+		return n;
+	if (env.json)
+		print_json(rows, n);
+	else
+		print_text(rows, n);
+	free(rows);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.doc = doc,
+	};
+	struct cmalat_bpf *obj = NULL;
+	int err;
+
+	prog_name = "cmalat";
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return 1;
+	libbpf_set_print(libbpf_print_fn);
+	if (check_environment())
+		return 1;
+
+	obj = cmalat_bpf__open();
+	if (!obj) {
+		error_line("failed to open BPF object: %s", strerror(errno));
+		return 1;
+	}
+	err = configure(obj);
+	if (err)
+		goto cleanup;
+	err = cmalat_bpf__load(obj);
+	if (err) {
+		error_line("failed to load BPF programs: %s", strerror(-err));
+		goto cleanup;
+	}
+	err = cmalat_bpf__attach(obj);
+	if (err) {
+		error_line("failed to attach BPF programs: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (signal(SIGINT, sig_handler) == SIG_ERR ||
+	    signal(SIGTERM, sig_handler) == SIG_ERR) {
+		error_line("cannot set signal handler: %s", strerror(errno));
+		err = 1;
+		goto cleanup;
+	}
+	fprintf(stderr, "cmalat: tracing CMA allocations on the %s path%s\n",
+		path_name(env.path), interval_given ? "" : "; Ctrl-C to end");
+	signal_ready();
+
+	while (!exiting) {
+		sleep(env.interval);
+		err = report(obj);
+		if (err || --env.times <= 0)
+			break;
+	}
+cleanup:
+	cmalat_bpf__destroy(obj);
+	return err != 0;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * User-space helpers shared by the cmakit BPF tools: environment checks,
+ * kernel feature probes, trace event formats, histograms, JSON, symbols.
+ */
+#ifndef CMAKIT_HELPERS_H
+#define CMAKIT_HELPERS_H
+
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+#include "common.h"
+#include "json.h" /* tools/lib: json_write_string() */
+#include <sys/types.h>
+#include "util.h" /* tools/lib: parse_s64() */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+extern const char *prog_name;
+extern bool verbose;
+
+/* libbpf's messages: warnings only with --verbose, debug never. */
+int libbpf_print_fn(enum libbpf_print_level level, const char *fmt,
+		    va_list args);
+
+/* One lower-case line on stderr, prefixed with the tool's name. */
+void error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Root, BPF and BTF: print one line naming what is missing and return
+ * non-zero, so that the tool can exit before touching anything.
+ */
+int check_environment(void);
+
+/* --- kernel features ------------------------------------------------------ */
+
+/* The tracefs mount point, or NULL. */
+const char *tracefs_dir(void);
+bool tp_exists(const char *sys, const char *event);
+/* Fill f from the event's format file; -ENOENT when the field is absent. */
+int tp_field(const char *sys, const char *event, const char *field,
+	     struct tp_field *f);
+
+/* The names __print_symbolic() gives the values of a field, from the format. */
+#define MAX_SYMS 32
+struct sym_table {
+	int n;
+	long val[MAX_SYMS];
+	char name[MAX_SYMS][REASON_LEN];
+};
+int tp_symbols(const char *sys, const char *event, const char *field,
+	       struct sym_table *t);
+const char *sym_name(const struct sym_table *t, long val);
+
+/* A function in the running kernel's BTF that fentry can attach to. */
+bool kfunc_traceable(const char *name);
+/* A function kprobes can attach to (in kallsyms, not inlined away). */
+bool kprobe_traceable(const char *name);
+
+/*
+ * Pick the path to run on: the requested one, or (PATH_NONE = auto) the
+ * richest available. avail[p] says whether path p can run, why[p] what it
+ * lacks otherwise. Richer paths passed over are noted as unavailable; an
+ * impossible choice prints one error line and returns PATH_NONE.
+ */
+enum cma_path choose_path(enum cma_path requested, const bool avail[PATH_NONE],
+			  const char *const why[PATH_NONE]);
+
+/* Path selection: "auto" or a path name, and the names for messages. */
+int parse_path(const char *s, enum cma_path *out);
+const char *path_name(enum cma_path p);
+const char *errsrc_name(enum errno_src s);
+
+/* Something the tool would have used is missing: one stderr line, kept for JSON. */
+void note_unavailable(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+void json_unavailable(FILE *f);
+
+/* --- output ----------------------------------------------------------------- */
+
+void print_log2_hist(FILE *f, const unsigned long long *slots, int n,
+		     const char *unit);
+/* [[lo, hi, count], ...] for the non-empty slots */
+void json_log2_hist(FILE *f, const unsigned long long *slots, int n);
+/* "ENOMEM" for -12, "OK" for 0, "E<n>" otherwise */
+const char *errno_str(int err);
+
+/* Tell whoever started us (cmacollect) that the probes are attached. */
+void signal_ready(void);
+
+/* --- kernel symbols --------------------------------------------------------- */
+struct ksyms;
+struct ksyms *ksyms_load(void);
+void ksyms_free(struct ksyms *k);
+/* "name+0xoff" for addr in buf; the address in hex when unknown */
+const char *ksym_str(const struct ksyms *k, unsigned long long addr, char *buf,
+		     size_t len);
+
+#endif /* CMAKIT_HELPERS_H */

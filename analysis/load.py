@@ -32,7 +32,7 @@ from .table import PHASES, Table, reason_code
 SCHEMA_RE = re.compile(r"^cmakit\.([a-z0-9_-]+)/(\d+)\.(\d+)$")
 
 # kind -> supported major version
-SUPPORTED = {"cmabench": 1, "cmatrace": 1}
+SUPPORTED = {"cmabench": 1, "cmatrace": 1, "copybw": 1, "areamap": 1}
 # The BPF collectors: every "cmakit.<tool>/1.x" whose kind is listed here.
 BPF_KINDS = ("cmalat", "cmafail", "cmamigrate", "bpf")
 for _k in BPF_KINDS:
@@ -73,6 +73,8 @@ class Run:
         self.trace_summary = None
         self.bpf = {}             # kind -> document
         self.area_maps = {}       # "before"/"after" -> dict(base_pfn, kinds (uint8 array), names)
+        self.composition = {}     # "before"/"after" -> {page kind: pages} of the area
+        self.joined = False       # the benchmark's records carry the trace's detail
         self.sources = []         # (file, schema)
         self.ignored = []         # (file, why)
         self.alloc_source = None  # "cmabench" or "cmatrace"
@@ -194,6 +196,9 @@ def iter_jsonl(path):
             raise InputError(path, "file is empty" if lineno == 1 else "no records (only blank lines)")
 
 
+_SCHEMA_HEAD = re.compile(rb'\s*\{\s*"schema"\s*:\s*"([^"]{0,200})"')
+
+
 def _first_schema(path):
     """The schema of a .json or .jsonl file, read from its first record."""
     if path.endswith(".jsonl"):
@@ -212,6 +217,15 @@ def _first_schema(path):
             raise _bad_line(path, 1, line, not line.endswith(b"\n")) from None
         doc = None
     else:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4096)
+        except OSError as e:
+            raise InputError(path, e.strerror or str(e)) from None
+        m = _SCHEMA_HEAD.match(head)
+        if m and m.group(1).startswith(b"cmakit.cmabench/"):
+            # large: streamed later, never loaded whole
+            return m.group(1).decode("ascii", "replace"), None
         rec = doc = _read_json(path)
     if not isinstance(rec, dict):
         raise InputError(path, "the document is not a JSON object")
@@ -346,90 +360,264 @@ def check_cmatrace_summary(doc, path):
 # --------------------------------------------------------------------------
 # cmabench (docs/results.md)
 
+_WS = re.compile(r"[ \t\n\r]*")
+MIX_PARTITION = ("free", "cma", "anon", "shmem", "file", "other")
+MIX_SHOWN = ("anon", "file", "shmem", "other", "thp", "dirty", "writeback")
+
+
+def _json_error(path, text, e):
+    if e.pos >= len(text.rstrip()) - 1:
+        return InputError(path, f"truncated JSON (the file ends at line {e.lineno} inside the document)")
+    return InputError(path, f"line {e.lineno} column {e.colno}: invalid JSON: {e.msg}")
+
+
+def stream_document(path, array_key, on_batch, batch=JSONL_BATCH):
+    """Parse a JSON object without holding all of ARRAY_KEY's elements at once:
+    they are handed to ON_BATCH(first_index, [elements]) in batches; every other
+    top-level member is returned in a dict (ARRAY_KEY maps to the element count)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise InputError(path, e.strerror or str(e)) from None
+    if not data.strip():
+        raise InputError(path, "file is empty")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(path, "not UTF-8 text") from None
+    del data
+    dec = json.JSONDecoder()
+    ws = _WS.match
+    top = {}
+
+    def expect(pos, chars, what):
+        pos = ws(text, pos).end()
+        if pos >= len(text):
+            raise InputError(path, f"truncated JSON (the file ends where {what} was expected)")
+        if text[pos] not in chars:
+            line = text.count("\n", 0, pos) + 1
+            raise InputError(path, f"line {line}: invalid JSON: expected {what}")
+        return pos
+
+    try:
+        pos = expect(0, "{", "an object")
+        pos += 1
+        if text[ws(text, pos).end():ws(text, pos).end() + 1] == "}":
+            return top
+        while True:
+            pos = expect(pos, '"', "a member name")
+            key, pos = dec.raw_decode(text, pos)
+            pos = expect(pos, ":", "':'") + 1
+            pos = ws(text, pos).end()
+            if key == array_key and text.startswith("[", pos):
+                pos += 1
+                recs, n = [], 0
+                if text[ws(text, pos).end():ws(text, pos).end() + 1] == "]":
+                    pos = ws(text, pos).end() + 1
+                else:
+                    while True:
+                        pos = ws(text, pos).end()
+                        obj, pos = dec.raw_decode(text, pos)
+                        recs.append(obj)
+                        if len(recs) == batch:
+                            on_batch(n, recs)
+                            n += len(recs)
+                            recs = []
+                        pos = expect(pos, ",]", "',' or ']' after an element")
+                        pos += 1
+                        if text[pos - 1] == "]":
+                            break
+                if recs:
+                    on_batch(n, recs)
+                    n += len(recs)
+                top[key] = n
+            else:
+                top[key], pos = dec.raw_decode(text, pos)
+            pos = expect(pos, ",}", "',' or '}' after a member")
+            pos += 1
+            if text[pos - 1] == "}":
+                break
+    except json.JSONDecodeError as e:
+        raise _json_error(path, text, e) from None
+    if text[pos:].strip():
+        line = text.count("\n", 0, pos) + 1
+        raise InputError(path, f"line {line}: unexpected data after the document")
+    return top
+
+
+def _bool(recs, key, path, first):
+    vals = [r.get(key) for r in recs]
+    try:
+        arr = np.array(vals, dtype=bool)
+        if any(type(v) is not bool for v in vals):
+            raise TypeError
+        return arr
+    except (TypeError, ValueError):
+        for i, v in enumerate(vals):
+            if type(v) is not bool:
+                raise InputError(path, f"allocation {first + i}: '{key}' is {json.dumps(v)}, not true/false") from None
+        raise
+
+
 def _cmabench_records(recs, path, first):
-    """Columns from cmabench allocation records (same field names as cmatrace where shared)."""
+    """Columns from cmabench allocation records (docs/results.md, 'allocations')."""
+    for i, r in enumerate(recs):
+        if not isinstance(r, dict):
+            raise InputError(path, f"allocation {first + i} is not a JSON object")
+    where = "allocation"
     cols = {}
-    cols["t_ns"] = _num(recs, "t_ns", path, first)
-    cols["size"] = _num(recs, "count", path, first, np.int64, required=True)
-    cols["align"] = np.nan_to_num(_num(recs, "align", path, first)).astype(np.int64)
-    lat = _num(recs, "latency_ns", path, first)
-    cols["latency_ns"] = lat
-    err = _num(recs, "errno", path, first)
-    if np.isnan(err).any():
-        i = int(np.flatnonzero(np.isnan(err))[0])
-        raise InputError(path, f"record {first + i}: required field 'errno' is missing or null")
-    cols["errno"] = err.astype(np.int32)
-    st = np.where(cols["errno"] == 0, 0, 1).astype(np.int8)
-    st[np.isnan(lat)] = 2
-    cols["status"] = st
-    cols["reason"] = _reasons([r.get("blocking_reason") for r in recs])
-    cols["reason"][(cols["reason"] < 0) & (st == 1)] = reason_code("none")
-    cols["retries"] = _num(recs, "retries", path, first)
+
+    def num(key, required=False):
+        try:
+            return _num(recs, key, path, first, required=required)
+        except InputError as e:
+            raise InputError(path, e.problem.replace("line ", where + " ", 1)) from None
+
+    cols["t_ns"] = num("t_ns", required=True)
+    cols["size"] = num("pages", required=True).astype(np.int64)
+    cols["align"] = np.nan_to_num(num("align")).astype(np.int64)
+    ok = _bool(recs, "ok", path, first)
+    err = num("errno", required=True)
+    cols["errno"] = -np.abs(err).astype(np.int32)
+    cols["status"] = np.where(ok, 0, 1).astype(np.int8)
+    bad = ok & (err != 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(path, f"allocation {first + i}: 'ok' is true but 'errno' is {int(err[i])}")
+    cols["latency_ns"] = num("user_ns", required=True)
+    cols["kernel_ns"] = num("kernel_ns")
+    cols["retries"] = num("retries")
+    inj = [r.get("injected") for r in recs]
+    cols["injected"] = np.array([np.nan if v is None else float(bool(v)) for v in inj])
+    reason = np.full(len(recs), -1, dtype=np.int8)
+    reason[(cols["injected"] == 1) & ~ok] = reason_code("injected")
+    cols["reason"] = reason
+    cols["migrated"] = np.full(len(recs), np.nan)
     for ph in PHASES:
-        cols[ph + "_ns"] = _sub_num(recs, "phases", ph + "_ns", path, first)
-    cols["migrated"] = _num(recs, "pages_migrated", path, first)
-    cols["occupancy"] = _num(recs, "occupancy", path, first)
-    kinds = set()
-    for r in recs[:1000]:
-        m = r.get("page_mix")
-        if isinstance(m, dict):
-            kinds.update(m)
-    for k in sorted(kinds):
-        cols["mix_" + k] = _sub_num(recs, "page_mix", k, path, first)
+        cols[ph + "_ns"] = np.full(len(recs), np.nan)
+    cols["occupancy"] = _sub_num(recs, "occupancy", "used", path, first)
+    pages = [(r.get("occupancy") or {}).get("pages") if isinstance(r.get("occupancy"), dict) else None
+             for r in recs]
+    if any(isinstance(p, dict) for p in pages):
+        fake = [{"p": p if isinstance(p, dict) else None} for p in pages]
+        counts = {k: _sub_num(fake, "p", k, path, first) for k in set(MIX_PARTITION + MIX_SHOWN)}
+        total = sum(np.nan_to_num(counts[k]) for k in MIX_PARTITION)
+        total[total == 0] = np.nan
+        for k in MIX_SHOWN:
+            cols["mix_" + k] = counts[k] / total
+        cols["mix_free"] = counts["free"] / total
+        cols["mix_cma"] = counts["cma"] / total
     return Table(cols)
 
 
+def _composition(recs_pages):
+    return {k: v for k, v in recs_pages.items() if isinstance(v, (int, float))}
+
+
+def load_cmabench(path, run):
+    parts = []
+    firsts = {}
+
+    def on_batch(first, recs):
+        if first == 0 and recs:
+            firsts["first"] = recs[0]
+        firsts["last"] = recs[-1]
+        parts.append(_cmabench_records(recs, path, first))
+
+    doc = stream_document(path, "allocations", on_batch)
+    check_schema(doc.get("schema"), path)
+    meta = doc.get("run")
+    if not isinstance(meta, dict):
+        raise InputError(path, "'run' is missing or not an object")
+    if "allocations" not in doc:
+        raise InputError(path, "no 'allocations' in the cmabench result")
+    if not isinstance(doc["allocations"], int):
+        raise InputError(path, "'allocations' is not a list of records")
+    scen = meta.get("scenario")
+    run.meta["scenario"] = scen.get("name") if isinstance(scen, dict) else None
+    kern = meta.get("kernel") if isinstance(meta.get("kernel"), dict) else {}
+    run.meta["kernel"] = kern.get("release")
+    run.meta["kernel_hash"] = kern.get("series_hash")
+    run.meta["patched"] = kern.get("patched")
+    for key in ("id", "started", "finished", "duration_s", "status", "error", "board", "backend",
+                "config", "pressure", "inject", "tool_version"):
+        if key in meta:
+            run.meta[key] = meta[key]
+    cfg = meta.get("config") if isinstance(meta.get("config"), dict) else {}
+    areas = doc.get("areas") if isinstance(doc.get("areas"), list) else []
+    for a in areas:
+        if isinstance(a, dict) and a.get("name") == cfg.get("area"):
+            run.meta["area"] = {"name": a.get("name"), "base_pfn": a.get("base_pfn"),
+                                "count": a.get("pages")}
+    board = meta.get("board") if isinstance(meta.get("board"), dict) else {}
+    if isinstance(board.get("page_size"), int):
+        run.meta["page_size"] = board["page_size"]
+    summ = doc.get("summary")
+    if isinstance(summ, dict):
+        run.meta["summary"] = summ
+        want = summ.get("allocations")
+        if isinstance(want, int) and want != doc["allocations"]:
+            raise InputError(path, f"the summary counts {want} allocations but {doc['allocations']} "
+                             "records are present")
+    counters = doc.get("counters")
+    if isinstance(counters, dict):
+        run.meta["counters"] = counters
+    bw = meta.get("copy_bytes_per_s")
+    if isinstance(bw, (int, float)) and bw > 0:
+        run.meta["copy_bytes_per_s"] = float(bw)
+    # occupancy before the first and after the last request: the area's composition
+    for key, which in (("before", "first"), ("after", "last")):
+        r = firsts.get(which)
+        occ = r.get("occupancy") if isinstance(r, dict) else None
+        if isinstance(occ, dict) and isinstance(occ.get("pages"), dict):
+            run.composition[key] = _composition(occ["pages"])
+    return Table.concat(parts) if parts else Table.empty()
+
+
 def _area_map(doc, path, key):
+    """An optional per-pfn map: {"base_pfn", "kinds": [names], "runs": [[kind, pages], ...]}."""
     m = doc.get(key)
     if m is None:
         return None
     if not isinstance(m, dict) or "kinds" not in m or "runs" not in m:
         raise InputError(path, f"'{key}' is not an area map with 'kinds' and 'runs'")
     names = m["kinds"]
-    runs = m["runs"]
     try:
-        runs = np.asarray(runs, dtype=np.int64).reshape(-1, 2)
+        runs = np.asarray(m["runs"], dtype=np.int64).reshape(-1, 2)
     except (TypeError, ValueError):
-        raise InputError(path, f"'{key}.runs' is not a list of [kind, count] pairs") from None
+        raise InputError(path, f"'{key}.runs' is not a list of [kind, pages] pairs") from None
     if len(runs) and (runs[:, 0].min() < 0 or runs[:, 0].max() >= len(names) or runs[:, 1].min() < 0):
-        raise InputError(path, f"'{key}.runs' refers to a kind outside 'kinds' or has a negative count")
+        raise InputError(path, f"'{key}.runs' names a kind outside 'kinds' or has a negative count")
     kinds = np.repeat(runs[:, 0].astype(np.uint8), runs[:, 1])
-    return {"base_pfn": int(m.get("base_pfn", 0)), "names": list(names), "kinds": kinds}
+    return {"base_pfn": int(m.get("base_pfn", 0)), "names": [str(n) for n in names], "kinds": kinds}
 
 
-def load_cmabench(doc, path, run):
-    meta = doc.get("meta") if isinstance(doc.get("meta"), dict) else doc
-    for key in ("scenario", "kernel", "kernel_hash", "started", "board"):
-        if key in meta:
-            run.meta[key] = meta[key]
-    area = meta.get("area")
-    if isinstance(area, dict):
-        run.meta["area"] = area
-    bw = meta.get("copy_bytes_per_s")
-    if bw is not None:
-        if not isinstance(bw, (int, float)) or bw <= 0:
-            raise InputError(path, f"'copy_bytes_per_s' is {json.dumps(bw)}, not a positive number")
-        run.meta["copy_bytes_per_s"] = bw
-    allocs = doc.get("allocations")
-    if allocs is None:
-        raise InputError(path, "no 'allocations' in the cmabench result")
-    if isinstance(allocs, str):
-        sub = os.path.join(os.path.dirname(path), allocs)
-        parts = []
-        for first, recs in iter_jsonl(sub):
-            parts.append(_cmabench_records(recs, sub, first))
-        table = Table.concat(parts)
-    elif isinstance(allocs, list):
-        if allocs and not all(isinstance(r, dict) for r in allocs):
-            raise InputError(path, "'allocations' holds something that is not an object")
-        table = _cmabench_records(allocs, path, 0) if allocs else Table.empty()
-    else:
-        raise InputError(path, "'allocations' is neither a list of records nor a file name")
-    for key in ("before", "after"):
-        am = _area_map(doc.get("area_map", {}) if isinstance(doc.get("area_map"), dict) else {}, path, key)
-        if am is not None:
-            run.area_maps[key] = am
-    return table
+def check_copybw(doc, path, run):
+    bw = doc.get("bytes_per_s")
+    if isinstance(bw, bool) or not isinstance(bw, (int, float)) or bw <= 0:
+        raise InputError(path, f"'bytes_per_s' is {json.dumps(bw)}, not a positive number")
+    run.meta["copy_bytes_per_s"] = float(bw)
+    run.meta["copy"] = doc
+
+
+def join_trace(allocs, trace):
+    """Give the benchmark's records the trace's detail (phases, migrated pages,
+    blocking reason) when both describe the same allocations: same count, same
+    sizes in the same order. Returns True when joined."""
+    if trace is None or len(trace) != len(allocs) or not len(allocs):
+        return False
+    order = np.argsort(trace.t_ns, kind="stable") if np.isfinite(trace.t_ns).all() else np.arange(len(trace))
+    if not np.array_equal(trace.size[order], allocs.size):
+        return False
+    for col in ("isolate_ns", "drain_ns", "migrate_ns", "test_ns", "migrated"):
+        allocs.columns[col] = trace[col][order]
+    r = trace.reason[order]
+    own = allocs.reason
+    allocs.columns["reason"] = np.where((own < 0) & (allocs.status == 1), r, own).astype(np.int8)
+    if not allocs.has("retries"):
+        allocs.columns["retries"] = trace.retries[order]
+    return True
 
 
 # --------------------------------------------------------------------------
@@ -468,25 +656,18 @@ def load_run(path, warn=None):
     """Load one run directory; InputError on any bad document."""
     warn = warn or (lambda msg: print(f"analysis: {msg}", file=sys.stderr))
     run = Run(path)
-    files = _json_files(run.path)
-    referenced = set()
-    docs = []
-    for f in files:
+    for f in _json_files(run.path):
         schema, doc = _first_schema(f)
         if schema is None:
             run.ignored.append((f, "no 'schema' field"))
             continue
         kind, major, minor = check_schema(schema, f)
-        docs.append((f, schema, kind, doc))
-        if kind == "cmabench" and isinstance(doc, dict) and isinstance(doc.get("allocations"), str):
-            referenced.add(os.path.normpath(os.path.join(run.path, doc["allocations"])))
-    for f, schema, kind, doc in docs:
-        if os.path.normpath(f) in referenced:
-            continue
         if kind == "cmabench":
-            if doc is None:
-                raise InputError(f, "cmabench records without a result document (see docs/results.md)")
-            run.allocs = load_cmabench(doc, f, run)
+            if f.endswith(".jsonl"):
+                raise InputError(f, "cmabench writes one result.json document, not JSONL (docs/results.md)")
+            if run.allocs is not None:
+                raise InputError(f, "a second cmabench result in one run directory")
+            run.allocs = load_cmabench(f, run)
             run.alloc_source = "cmabench"
         elif kind == "cmatrace":
             if doc is None:
@@ -496,6 +677,15 @@ def load_run(path, warn=None):
             else:
                 raise InputError(f, f"cmatrace document of type {json.dumps(doc.get('type'))}; "
                                  "expected records (.jsonl) or a summary")
+        elif kind == "copybw":
+            check_copybw(doc if doc is not None else {}, f, run)
+        elif kind == "areamap":
+            if not isinstance(doc, dict):
+                raise InputError(f, "an area map is one JSON document, not JSONL")
+            for key in ("before", "after"):
+                m = _area_map(doc, f, key)
+                if m is not None:
+                    run.area_maps[key] = m
         elif kind in BPF_KINDS:
             if doc is None:
                 run.ignored.append((f, "BPF JSONL is not read"))
@@ -512,6 +702,8 @@ def load_run(path, warn=None):
     if run.allocs is None and run.trace is not None:
         run.allocs = run.trace
         run.alloc_source = "cmatrace"
+    elif run.allocs is not None and run.trace is not None:
+        run.joined = join_trace(run.allocs, run.trace)
     if run.allocs is None:
         run.allocs = Table.empty()
     return run

@@ -74,51 +74,102 @@ def _area_runs(rng, occupancy):
     return runs
 
 
+def _iso(t):
+    import datetime as dt
+    return dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _errno_name(e):
     return {0: None, -12: "ENOMEM", -16: "EBUSY"}[int(e)]
 
 
-def write_run(out, **kw):
+def write_run(out, area_map=True, trace=True, **kw):
     """Write one synthetic run directory; returns its path."""
     g = generate(**kw)
     os.makedirs(out, exist_ok=True)
     n = g["n"]
     rng = g["rng"]
     kernel = f"6.1.192-cmakit-{g['kernel_hash']}"
-    # cmabench: the result document and its allocation records
-    names = ("isolate_ns", "drain_ns", "migrate_ns", "test_ns")
-    with open(os.path.join(out, "allocations.jsonl"), "w") as f:
-        for i in range(n):
-            e = int(g["errno"][i])
-            rec = {
-                "schema": "cmakit.cmabench/1.0", "seq": i, "t_ns": int(g["t"][i]),
-                "area": "reserved", "count": int(g["size"][i]), "align": 8,
-                "errno": e, "latency_ns": int(g["latency"][i]),
-                "retries": int(g["retries"][i]),
-                "pages_migrated": int(g["migrated"][i]),
-                "occupancy": round(float(g["occupancy"][i]), 4),
-                "page_mix": {k: round(float(g["mix"][i, j]), 4) for j, k in enumerate(MIX_KINDS)},
-                "phases": {names[j]: int(g["phases"][i, j]) for j in range(4)},
-                "blocking_reason": REASON_POOL[g["reason"][i]] if g["reason"][i] >= 0 else None,
-            }
-            f.write(json.dumps(rec, separators=(",", ":")) + "\n")
-    result = {
-        "schema": "cmakit.cmabench/1.0",
-        "scenario": g["scenario"], "kernel": kernel, "kernel_hash": g["kernel_hash"],
-        "started": g["started"],
-        "board": {"machine": "qemu-x86_64 (synthetic)", "cpus": 2, "mem_mb": 2048},
-        "area": {"name": "reserved", "base_pfn": BASE_PFN, "count": AREA_PAGES},
-        "copy_bytes_per_s": g["copy_bytes_per_s"],
-        "allocations": "allocations.jsonl",
-        "area_map": {
-            "before": {"base_pfn": BASE_PFN, "kinds": list(MAP_KINDS), "runs": _area_runs(rng, 0.7)},
-            "after": {"base_pfn": BASE_PFN, "kinds": list(MAP_KINDS), "runs": _area_runs(rng, 0.2)},
-        },
-    }
+    # cmabench: result.json (docs/results.md)
+    started_iso = _iso(g["started"])
+    area_pages = AREA_PAGES
+    ok = g["errno"] == 0
     with open(os.path.join(out, "result.json"), "w") as f:
-        json.dump(result, f, indent=1)
+        head = {
+            "schema": "cmakit.cmabench/1.0",
+            "run": {
+                "id": f"{started_iso.replace('-', '').replace(':', '')}-{g['scenario']}-cma_bench",
+                "tool": "cmabench", "tool_version": "synthetic", "status": "DONE", "error": None,
+                "started": started_iso, "finished": _iso(g["started"] + float(g["t"][-1]) / 1e9 + 1),
+                "duration_s": float(g["t"][-1]) / 1e9, "command_line": ["cmabench", "synthetic"],
+                "scenario": {"name": g["scenario"], "description": "synthetic", "source": "builtin"},
+                "config": {"area": "reserved", "sizes_pages": [int(x) for x in SIZES], "align": 8,
+                           "count": 0, "threads": 1, "seed": g["seed"]},
+                "kernel": {"release": kernel, "version": "#1 SMP", "machine": "x86_64",
+                           "series_hash": g["kernel_hash"], "patched": True},
+                "board": {"hostname": "board", "model": "QEMU (synthetic)", "cpus": 2,
+                          "mem_total_kb": 2014064, "page_size": PAGE_SIZE},
+                "backend": {"name": "cma_bench", "requested": "auto", "kernel_timing": True,
+                            "pfn": True, "retries": True, "align": True},
+                "features": {}, "pressure": [], "inject": None,
+            },
+            "areas": [{"name": "reserved", "base_pfn": BASE_PFN, "pages": area_pages,
+                       "order_per_bit": 0, "dma_heap": "/dev/dma_heap/reserved"}],
+        }
+        text = json.dumps(head, indent=1)
+        f.write(text[:-2] + ',\n "allocations": [\n')
+        used = g["mix"].sum(axis=1)
+        for i in range(n):
+            e = int(-g["errno"][i])
+            pages = (g["mix"][i] * area_pages).astype(int)
+            occ = {"target": None, "used": round(float(used[i]), 4),
+                   "pages": {"free": int(area_pages - pages.sum()), "cma": 0,
+                             "anon": int(pages[0]), "file": int(pages[1]), "shmem": int(pages[2]),
+                             "other": int(pages[3] + pages[4]), "thp": 0, "dirty": 0, "writeback": 0,
+                             "mapped": int(pages[0] + pages[2])}}
+            rec = {"seq": i, "round": i, "thread": 0, "t_ns": int(g["t"][i]), "area": "reserved",
+                   "pages": int(g["size"][i]), "align": 8, "ok": e == 0, "errno": e,
+                   "error": _errno_name(-e), "user_ns": int(g["latency"][i] + 3000),
+                   "kernel_ns": int(g["latency"][i]), "retries": int(g["retries"][i]),
+                   "pfn": BASE_PFN + (i * 256) % area_pages if e == 0 else None,
+                   "injected": None, "release_ns": 20000, "occupancy": occ}
+            f.write(json.dumps(rec, separators=(",", ":")) + (",\n" if i < n - 1 else "\n"))
+        summary = {"allocations": n, "ok": int(ok.sum()), "failed": int(n - ok.sum()),
+                   "errors": {}, "pages_requested": int(g["size"].sum()),
+                   "pages_allocated": int(g["size"][ok].sum())}
+        f.write(' ],\n "counters": {"before": {}, "after": {}, "delta": {}},\n "summary": ')
+        f.write(json.dumps(summary) + "\n}\n")
+    with open(os.path.join(out, "copybw.json"), "w") as f:
+        json.dump({"schema": "cmakit.copybw/1.0", "bytes_per_s": g["copy_bytes_per_s"],
+                   "method": "synthetic", "buffer_bytes": 64 << 20, "samples": 5}, f)
+        f.write("\n")
+    if area_map:
+        # a per-pfn map of the area (not in cmakit.cmabench/1.0; read when present)
+        with open(os.path.join(out, "areamap.json"), "w") as f:
+            json.dump({"schema": "cmakit.areamap/1.0", "area": "reserved",
+                       "before": {"base_pfn": BASE_PFN, "kinds": list(MAP_KINDS), "runs": _area_runs(rng, 0.7)},
+                       "after": {"base_pfn": BASE_PFN, "kinds": list(MAP_KINDS), "runs": _area_runs(rng, 0.2)}}, f)
+            f.write("\n")
+    # BPF: the kernel-side log2 latency histogram per size class
+    lat = g["latency"]
+    hists = []
+    for sc in np.unique(np.log2(g["size"]).astype(int)):
+        for e in np.unique(g["errno"]):
+            m = (np.log2(g["size"]).astype(int) == sc) & (g["errno"] == e)
+            if not m.any():
+                continue
+            us = np.maximum(lat[m] / 1000.0, 1)
+            slots = np.bincount(np.floor(np.log2(us)).astype(int) + 1, minlength=32)[:32]
+            hists.append({"area": "reserved", "size_class": int(sc), "err": int(e),
+                          "count": int(m.sum()), "sum_ns": int(lat[m].sum()),
+                          "max_ns": int(lat[m].max()), "unit": "us",
+                          "slots": [int(x) for x in slots]})
+    with open(os.path.join(out, "cmalat.json"), "w") as f:
+        json.dump({"schema": "cmakit.cmalat/1.0", "histograms": hists}, f, indent=1)
         f.write("\n")
     # cmatrace: the same allocations as seen by the trace (docs/cmatrace.md)
+    if not trace:
+        return out
     with open(os.path.join(out, "cmatrace.jsonl"), "w") as f:
         for i in range(n):
             e = int(g["errno"][i])
@@ -166,22 +217,6 @@ def write_run(out, **kw):
     }
     with open(os.path.join(out, "cmatrace-summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
-        f.write("\n")
-    # BPF: the kernel-side log2 latency histogram per size class
-    hists = []
-    for sc in np.unique(np.log2(g["size"]).astype(int)):
-        for e in np.unique(g["errno"]):
-            m = (np.log2(g["size"]).astype(int) == sc) & (g["errno"] == e)
-            if not m.any():
-                continue
-            us = np.maximum(lat[m] / 1000.0, 1)
-            slots = np.bincount(np.floor(np.log2(us)).astype(int) + 1, minlength=32)[:32]
-            hists.append({"area": "reserved", "size_class": int(sc), "err": int(e),
-                          "count": int(m.sum()), "sum_ns": int(lat[m].sum()),
-                          "max_ns": int(lat[m].max()), "unit": "us",
-                          "slots": [int(x) for x in slots]})
-    with open(os.path.join(out, "cmalat.json"), "w") as f:
-        json.dump({"schema": "cmakit.cmalat/1.0", "histograms": hists}, f, indent=1)
         f.write("\n")
     return out
 

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the correlator on synthetic event sequences: interleaved
+ * tasks and CPUs, missing starts and finishes, lost events, stock and
+ * patched finish events, blocking pages, bounded memory. Prints TAP.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmt.h"
+
+#define MAX_REC 8192
+
+static struct cmt_alloc recs[MAX_REC];
+static int nrec;
+static int tap_n, tap_failed;
+
+static void capture(void *ctx, const struct cmt_alloc *a)
+{
+	(void)ctx;
+	if (nrec < MAX_REC)
+		recs[nrec] = *a;
+	nrec++;
+}
+
+static void check(int cond, const char *what)
+{
+	tap_n++;
+	if (!cond)
+		tap_failed++;
+	printf("%sok %d - %s\n", cond ? "" : "not ", tap_n, what);
+}
+
+static struct cmt_event ev(enum cmt_kind k, int pid, int cpu, uint64_t ts)
+{
+	struct cmt_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = k;
+	e.pid = pid;
+	e.cpu = cpu;
+	e.ts = ts;
+	if (k == CMT_K_START || k == CMT_K_FINISH || k == CMT_K_RETRY) {
+		e.name = "reserved";
+		e.name_len = 8;
+	}
+	return e;
+}
+
+static void set(struct cmt_event *e, enum cmt_field f, int64_t v)
+{
+	e->v[f] = v;
+	e->present |= 1u << f;
+}
+
+static struct cmt_corr *fresh(void)
+{
+	nrec = 0;
+	memset(recs, 0, sizeof(recs));
+	return cmt_corr_new(capture, NULL);
+}
+
+static void t_interleaved_stock(void)
+{
+	struct cmt_corr *c = fresh();
+	struct cmt_event e;
+
+	e = ev(CMT_K_START, 10, 0, 100);
+	set(&e, CMT_F_COUNT, 16);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_START, 20, 1, 110);
+	set(&e, CMT_F_COUNT, 32);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_RETRY, 20, 1, 120);
+	set(&e, CMT_F_PFN, 0x1000);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_MM_MIGRATE, 10, 1, 125); /* task 10 moved to cpu 1 */
+	set(&e, CMT_F_SUCCEEDED, 5);
+	set(&e, CMT_F_REASON, 1);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_FINISH, 10, 1, 130);
+	set(&e, CMT_F_PFN, 0x2000);
+	set(&e, CMT_F_PAGE, 0xffff0000);
+	set(&e, CMT_F_COUNT, 16);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_TEST_ISOLATED, 20, 0, 135);
+	set(&e, CMT_F_START_PFN, 0x3000);
+	set(&e, CMT_F_END_PFN, 0x3020);
+	set(&e, CMT_F_FIN_PFN, 0x3007);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_RETRY, 20, 0, 136);
+	set(&e, CMT_F_PFN, 0x3000);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_FINISH, 20, 0, 140);
+	set(&e, CMT_F_PFN, -1);
+	set(&e, CMT_F_PAGE, 0);
+	cmt_corr_event(c, &e);
+	cmt_corr_flush(c);
+
+	check(nrec == 2, "interleaved: two tasks give two records");
+	check(recs[0].pid == 10 && recs[0].status == CMT_OK &&
+		      recs[0].pfn_valid && recs[0].pfn == 0x2000 &&
+		      recs[0].cpu_start == 0 && recs[0].cpu_finish == 1 &&
+		      recs[0].mm_succeeded == 5 && !recs[0].missing,
+	      "interleaved: task 10 succeeded at its pfn across CPUs");
+	check(recs[1].pid == 20 && recs[1].status == CMT_FAILED &&
+		      recs[1].err == -EBUSY && recs[1].errno_inferred &&
+		      recs[1].retry_events == 2 && !recs[1].pfn_valid &&
+		      recs[1].retry_pfns[1] == 0x3000,
+	      "interleaved: task 20 failed -EBUSY (inferred) after 2 retries");
+	check(recs[1].blk_src == CMT_BLK_ISOL && recs[1].blk.pfn == 0x3007,
+	      "stock: a failed test_pages_isolated names the blocking pfn");
+	check(recs[1].ts_finish - recs[1].ts_start == 30,
+	      "latency is finish minus start");
+	cmt_corr_free(c);
+}
+
+static void t_missing(void)
+{
+	struct cmt_corr *c = fresh();
+	struct cmt_event e;
+
+	e = ev(CMT_K_FINISH, 5, 0, 50); /* trace began mid-allocation */
+	set(&e, CMT_F_PFN, 0x10);
+	set(&e, CMT_F_PAGE, 1);
+	set(&e, CMT_F_COUNT, 4);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_START, 6, 0, 60); /* larger than the area: no finish */
+	set(&e, CMT_F_COUNT, 99999);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_START, 6, 0, 70);
+	set(&e, CMT_F_COUNT, 1);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_START, 7, 1, 65); /* never finishes: truncated trace */
+	cmt_corr_event(c, &e);
+	cmt_corr_missed(c, 1, 12);
+	e = ev(CMT_K_FINISH, 6, 0, 80);
+	set(&e, CMT_F_PFN, 0x20);
+	set(&e, CMT_F_PAGE, 1);
+	cmt_corr_event(c, &e);
+	cmt_corr_missed(c, 0, -1);
+	cmt_corr_flush(c);
+
+	check(nrec == 4, "missing: every allocation gives one record");
+	check(recs[0].status == CMT_OK && (recs[0].missing & CMT_MISS_START) &&
+		      !recs[0].has_start && recs[0].count == 4,
+	      "a finish without a start is kept and flagged missing start");
+	check(recs[1].status == CMT_UNFINISHED && recs[1].count == 99999 &&
+		      (recs[1].missing & CMT_MISS_FINISH),
+	      "a second start on a task closes the first as unfinished");
+	check(recs[2].status == CMT_OK && recs[2].count == 1 &&
+		      (recs[2].missing & CMT_MISS_LOST),
+	      "allocations open when events were lost are flagged");
+	check(recs[3].pid == 7 && recs[3].status == CMT_UNFINISHED &&
+		      (recs[3].missing & CMT_MISS_FINISH) &&
+		      (recs[3].missing & CMT_MISS_LOST),
+	      "allocations open at the end are emitted as unfinished");
+	check(cmt_corr_counts(c)->missed_events == 12 &&
+		      cmt_corr_counts(c)->missed_unknown == 1,
+	      "lost events are counted");
+	cmt_corr_free(c);
+}
+
+static void t_patched(void)
+{
+	struct cmt_corr *c = fresh();
+	struct cmt_event e;
+
+	e = ev(CMT_K_START, 9, 0, 10);
+	set(&e, CMT_F_COUNT, 1024);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_ISOLATE, 9, 0, 11);
+	set(&e, CMT_F_ELAPSED, 100);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_DRAIN, 9, 0, 12);
+	set(&e, CMT_F_ELAPSED, 200);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_BUSY_PAGE, 9, 0, 13);
+	set(&e, CMT_F_PFN, 0x4242);
+	set(&e, CMT_F_REFCOUNT, 3);
+	set(&e, CMT_F_MAPCOUNT, 1);
+	set(&e, CMT_F_FLAGS, CMT_PG_LRU | CMT_PG_ANON);
+	strcpy(e.stage, "migrate");
+	strcpy(e.reason, "pinned");
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_MIGRATE, 9, 0, 14);
+	set(&e, CMT_F_ELAPSED, 300);
+	set(&e, CMT_F_MIGRATED, 100);
+	set(&e, CMT_F_NR_FAILED, 1);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_TEST, 9, 0, 15);
+	set(&e, CMT_F_ELAPSED, 400);
+	set(&e, CMT_F_RET, -16);
+	set(&e, CMT_F_FAILED_PFN, 0x4242);
+	cmt_corr_event(c, &e);
+	e = ev(CMT_K_FINISH, 9, 0, 20);
+	set(&e, CMT_F_PFN, 0x4000);
+	set(&e, CMT_F_PAGE, 0);
+	set(&e, CMT_F_ERRNO, -16);
+	set(&e, CMT_F_RETRIES, 0);
+	set(&e, CMT_F_ELAPSED, 9999);
+	cmt_corr_event(c, &e);
+	cmt_corr_flush(c);
+
+	check(nrec == 1 && recs[0].status == CMT_FAILED && recs[0].err == -16 &&
+		      !recs[0].errno_inferred && recs[0].has_kernel_elapsed &&
+		      recs[0].kernel_elapsed == 9999,
+	      "patched: errno and elapsed come from the finish event");
+	check(recs[0].has_phases && recs[0].isolate_ns == 100 &&
+		      recs[0].drain_ns == 200 && recs[0].migrate_ns == 300 &&
+		      recs[0].test_ns == 400 && recs[0].attempts == 1 &&
+		      recs[0].migrated == 100 && recs[0].nr_failed == 1,
+	      "patched: phase times and migration counters are summed");
+	check(recs[0].blk_src == CMT_BLK_BUSY && recs[0].blk.pfn == 0x4242 &&
+		      !strcmp(recs[0].blk.reason, "pinned") &&
+		      recs[0].blk.refcount == 3 && recs[0].busy_total == 1,
+	      "patched: the busy page names the pinned pfn and its reason");
+	cmt_corr_free(c);
+}
+
+static void t_bounded(void)
+{
+	struct cmt_corr *c = fresh();
+	struct cmt_event e;
+	int i;
+
+	for (i = 0; i < CMT_MAX_OPEN + 1; i++) {
+		e = ev(CMT_K_START, 1000 + i, i & 1, 1000 + i);
+		cmt_corr_event(c, &e);
+	}
+	check(nrec == 1 && recs[0].pid == 1000 &&
+		      (recs[0].missing & CMT_MISS_EVICTED),
+	      "bounded: the oldest open allocation is evicted when full");
+	for (i = 1; i < CMT_MAX_OPEN + 1; i += 2) {
+		e = ev(CMT_K_FINISH, 1000 + i, 0, 99999 + i);
+		set(&e, CMT_F_PAGE, 1);
+		set(&e, CMT_F_PFN, i);
+		cmt_corr_event(c, &e);
+	}
+	check(nrec == 1 + CMT_MAX_OPEN / 2 && recs[1].pid == 1001 &&
+		      recs[1].has_start && recs[1].pfn == 1,
+	      "bounded: finishes find their starts after deletions");
+	for (i = 2; i < CMT_MAX_OPEN + 1; i += 2) {
+		e = ev(CMT_K_FINISH, 1000 + i, 0, 199999 + i);
+		set(&e, CMT_F_PAGE, 1);
+		cmt_corr_event(c, &e);
+	}
+	cmt_corr_flush(c);
+	check(nrec == CMT_MAX_OPEN + 1 && recs[nrec - 1].has_start &&
+		      !(recs[nrec - 1].missing & CMT_MISS_START),
+	      "bounded: every start is matched after table churn");
+	e = ev(CMT_K_MM_MIGRATE, 1, 0, 1);
+	set(&e, CMT_F_REASON, 0);
+	cmt_corr_event(c, &e);
+	check(cmt_corr_counts(c)->unrelated == 1 && nrec == CMT_MAX_OPEN + 1,
+	      "migrations outside an allocation are only counted");
+	cmt_corr_free(c);
+}
+
+int main(void)
+{
+	t_interleaved_stock();
+	t_missing();
+	t_patched();
+	t_bounded();
+	printf("1..%d\n", tap_n);
+	return tap_failed != 0;
+}

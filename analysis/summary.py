@@ -150,6 +150,35 @@ def metric_spec(name):
     return "", None
 
 
+def metric_samples(run, name):
+    """The per-allocation sample behind metric NAME of one run (pooled tests):
+    latencies of the successful allocations (of that size), the retries, or
+    the success flags; None for metrics with no per-allocation sample."""
+    t = run.allocs
+    if not len(t):
+        return None
+    size = None
+    if "[" in name:
+        lab = name[name.index("[") + 1:-1]
+        sizes = [s for s in size_classes(t) if size_label(s).replace(" ", "") == lab]
+        if not sizes:
+            return None
+        size = sizes[0]
+    m = np.ones(len(t), dtype=bool) if size is None else (t.size == size)
+    if name.startswith("latency_"):
+        v = t.latency_ns[m & t.ok]
+        return v[np.isfinite(v)]
+    if name.startswith("success_rate"):
+        return t.ok[m & t.finished].astype(float)
+    if name.startswith("retries_per_alloc"):
+        v = t.retries[m]
+        return v[np.isfinite(v)]
+    return None
+
+
+TAIL_MIN = 100   # successful allocations a size class needs for its own p99 metric
+
+
 def run_metrics(run):
     """Scalar metrics of one run: {name: value}."""
     t = run.allocs
@@ -168,7 +197,8 @@ def run_metrics(run):
     for row in per_size(t):
         lab = row["label"].replace(" ", "")
         out[f"latency_p50[{lab}]"] = row["p50"]
-        out[f"latency_p99[{lab}]"] = row["p99"]
+        if row["count"] >= TAIL_MIN:
+            out[f"latency_p99[{lab}]"] = row["p99"]
         out[f"success_rate[{lab}]"] = row["success_rate"]
     if run.copy_bw:
         out["copy_bytes_per_s"] = run.copy_bw

@@ -234,3 +234,29 @@ def write_store(out, runs=3, n=300, seed=1, scenario="default", kernel_hash="012
                   scenario=scenario, kernel_hash=kernel_hash, started=t)
         paths.append(p)
     return paths
+
+
+def make_run(seed=1, n=300, latency_scale=1.0, fail_scale=1.0, scenario="default",
+             kernel_hash="0123abcd", started=1_700_000_000.0, run_id=None):
+    """An in-memory Run with the same model (no files): for statistics tests."""
+    from .load import Run
+    from .table import Table, reason_code
+    g = generate(seed=seed, n=n, latency_scale=latency_scale, fail_scale=fail_scale,
+                 scenario=scenario, kernel_hash=kernel_hash, started=started)
+    run = Run(run_id or f"synthetic-{seed}")
+    run.meta.update(scenario=scenario, kernel=f"6.1.192-cmakit-{kernel_hash}",
+                    kernel_hash=kernel_hash, started=started,
+                    copy_bytes_per_s=g["copy_bytes_per_s"])
+    reasons = np.array([reason_code(r) for r in REASON_POOL] + [-1], dtype=np.int8)
+    cols = {"t_ns": g["t"].astype(float), "size": g["size"].astype(np.int64),
+            "align": np.full(n, 8, dtype=np.int64), "latency_ns": g["latency"].astype(float),
+            "status": (g["errno"] != 0).astype(np.int8), "errno": g["errno"].astype(np.int32),
+            "reason": reasons[g["reason"]], "retries": g["retries"].astype(float),
+            "migrated": g["migrated"].astype(float), "occupancy": g["occupancy"]}
+    for j, p in enumerate(("isolate", "drain", "migrate", "test")):
+        cols[p + "_ns"] = g["phases"][:, j]
+    for j, k in enumerate(MIX_KINDS):
+        cols["mix_" + k] = g["mix"][:, j]
+    run.allocs = Table(cols)
+    run.alloc_source = "synthetic"
+    return run

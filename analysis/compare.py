@@ -1,0 +1,307 @@
+# SPDX-License-Identifier: GPL-2.0
+"""`compare BASE_DIR CAND_DIR`: baseline vs candidate, per metric a kcidb status.
+
+The unit of evidence is the run: every run gives one value per metric (median
+latency per request size, tail latency, success rate, retries, ...), and the
+candidate's values are compared with the baseline's by a one-sided
+Mann-Whitney U test in the metric's bad direction. A metric FAILs only when
+both hold (as LKP and mmtests do it): the test is significant (p <= alpha)
+and the change of the medians is worse than the threshold. With three runs a
+side the exact test reaches p = 0.05 only when every candidate run is worse
+than every baseline run, which is the "non-overlapping ranges" rule.
+
+Status words are kcidb's: PASS (no significant regression), FAIL (regression),
+ERROR (the comparison could not be made: too few runs), SKIP (the metric is
+missing on one side), DONE (a measurement with no better direction, shown for
+information). The verdict is FAIL if any metric FAILs, ERROR if the inputs
+do not allow a comparison, else PASS.
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+from scipy import stats
+
+from . import htmlpage as H
+from .errors import InputError
+from .load import find_runs, load_run
+from .summary import fmt_ns, metric_samples, metric_spec, run_metrics
+
+VERDICT_SCHEMA = "cmakit.verdict/1.0"
+
+
+def clean_json(v):
+    """NaN and infinities become null: the verdict is strict JSON."""
+    if isinstance(v, dict):
+        return {k: clean_json(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [clean_json(x) for x in v]
+    if isinstance(v, float) and not np.isfinite(v):
+        return None
+    if isinstance(v, np.generic):
+        return clean_json(v.item())
+    return v
+
+
+def _median(v):
+    return float(np.median(v)) if len(v) else float("nan")
+
+
+def _mwu(cand, base, alt):
+    method = "exact" if len(base) * len(cand) <= 400 and len(base) < 50 and len(cand) < 50 else "asymptotic"
+    return stats.mannwhitneyu(cand, base, alternative=alt, method=method)
+
+
+def pooled_p(base_samples, cand_samples, direction):
+    """One-sided p that the candidate's pooled per-allocation sample is worse."""
+    b = np.concatenate(base_samples) if base_samples else np.zeros(0)
+    c = np.concatenate(cand_samples) if cand_samples else np.zeros(0)
+    if len(b) < 2 or len(c) < 2:
+        return None
+    if direction == "higher" and np.isin(b, (0.0, 1.0)).all() and np.isin(c, (0.0, 1.0)).all():
+        # success flags: Fisher's exact test on the 2x2 table (fewer successes = worse)
+        table = [[int(c.sum()), int(len(c) - c.sum())], [int(b.sum()), int(len(b) - b.sum())]]
+        return float(stats.fisher_exact(table, alternative="less")[1])
+    if np.all(b == b[0]) and np.all(c == b[0]):
+        return 1.0
+    alt = "greater" if direction == "lower" else "less"
+    return float(stats.mannwhitneyu(c, b, alternative=alt, method="asymptotic").pvalue)
+
+
+def holm(pvalues):
+    """Holm-Bonferroni adjusted p-values (None stays None)."""
+    idx = [i for i, p in enumerate(pvalues) if p is not None]
+    order = sorted(idx, key=lambda i: pvalues[i])
+    m = len(order)
+    out = list(pvalues)
+    running = 0.0
+    for k, i in enumerate(order):
+        running = max(running, min(1.0, (m - k) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def compare_metric(name, base, cand, threshold, alpha, min_runs):
+    """One metric from per-run values: dict with status, change, p-value, effect size.
+    (compare_runs then requires the pooled test too, see there.)"""
+    unit, direction = metric_spec(name)
+    base = np.asarray(base, dtype=float)
+    cand = np.asarray(cand, dtype=float)
+    row = {"name": name, "unit": unit, "direction": direction,
+           "base": {"n": int(len(base)), "median": _median(base), "values": base.tolist()},
+           "candidate": {"n": int(len(cand)), "median": _median(cand), "values": cand.tolist()},
+           "change": None, "p_value": None, "u": None, "cliffs_delta": None, "note": ""}
+    if not len(base) or not len(cand):
+        row["status"] = "SKIP"
+        row["note"] = "absent in the " + ("baseline" if not len(base) else "candidate")
+        return row
+    mb, mc = row["base"]["median"], row["candidate"]["median"]
+    if mb != 0:
+        change = (mc - mb) / abs(mb)
+    else:
+        change = 0.0 if mc == 0 else float(np.sign(mc) * np.inf)
+    row["change"] = change
+    if direction is None:
+        row["status"] = "DONE"
+        return row
+    if len(base) < min_runs or len(cand) < min_runs:
+        row["status"] = "ERROR"
+        row["note"] = f"needs {min_runs} runs a side"
+        return row
+    # one-sided: is the candidate worse?
+    alt = "greater" if direction == "lower" else "less"
+    res = _mwu(cand, base, alt)
+    u = float(res.statistic)
+    p = float(res.pvalue)
+    delta = 2.0 * u / (len(base) * len(cand)) - 1.0      # P(c > b) - P(c < b)
+    worse = change if direction == "lower" else -change
+    row.update(p_value=p, u=u, cliffs_delta=delta if direction == "lower" else -delta)
+    if p <= alpha and worse > threshold:
+        row["status"] = "FAIL"
+        row["note"] = f"{100 * worse:.1f}% worse (threshold {100 * threshold:.0f}%)"
+    else:
+        row["status"] = "PASS"
+        better_p = _mwu(cand, base, "less" if alt == "greater" else "greater").pvalue
+        if better_p <= alpha and -worse > threshold:
+            row["note"] = f"{100 * -worse:.1f}% better"
+        elif p <= alpha:
+            row["note"] = "significant but below the threshold"
+    return row
+
+
+def compare_runs(base_runs, cand_runs, threshold=0.10, alpha=0.05, min_runs=3):
+    """The verdict document for two lists of loaded runs."""
+    bm = [run_metrics(r) for r in base_runs]
+    cm = [run_metrics(r) for r in cand_runs]
+    names = []
+    for m in bm + cm:
+        names += [k for k in m if k not in names]
+    rows = []
+    for name in names:
+        b = [m[name] for m in bm if name in m]
+        c = [m[name] for m in cm if name in m]
+        rows.append(compare_metric(name, b, c, threshold, alpha, min_runs))
+    # the pooled per-allocation test of every directional metric, Holm-adjusted
+    # over the metrics, must agree before a FAIL stands
+    raw = []
+    for r in rows:
+        p = None
+        if r["direction"] and r["status"] in ("PASS", "FAIL"):
+            bs = [x for x in (metric_samples(run, r["name"]) for run in base_runs) if x is not None]
+            cs = [x for x in (metric_samples(run, r["name"]) for run in cand_runs) if x is not None]
+            p = pooled_p(bs, cs, r["direction"])
+        raw.append(p)
+    for r, p, padj in zip(rows, raw, holm(raw)):
+        r["pooled_p"] = p
+        r["pooled_p_holm"] = padj
+        if r["status"] == "FAIL" and padj is not None and padj > alpha:
+            r["status"] = "PASS"
+            r["note"] = (f"{r['note']}, but the pooled per-allocation test is not significant "
+                         f"(Holm-adjusted p {padj:.3g})")
+    status = "PASS"
+    problems = []
+    if len(base_runs) < min_runs or len(cand_runs) < min_runs:
+        status = "ERROR"
+        problems.append(f"{len(base_runs)} baseline and {len(cand_runs)} candidate runs; "
+                        f"at least {min_runs} a side are needed")
+    elif any(r["status"] == "FAIL" for r in rows):
+        status = "FAIL"
+
+    def side(runs):
+        return {"runs": [r.run_id for r in runs], "dirs": [r.path for r in runs],
+                "scenarios": sorted({r.scenario for r in runs}),
+                "kernels": sorted({r.kernel for r in runs})}
+
+    return {"schema": VERDICT_SCHEMA, "status": status, "threshold": threshold, "alpha": alpha,
+            "min_runs": min_runs,
+            "test": ("FAIL = one-sided Mann-Whitney U over per-run values p <= alpha, and the pooled "
+                     "per-allocation test (Mann-Whitney U; Fisher's exact for success rates) "
+                     "Holm-adjusted over metrics p <= alpha, and the median change worse than the threshold"),
+            "problems": problems, "base": side(base_runs), "candidate": side(cand_runs),
+            "regressions": [r["name"] for r in rows if r["status"] == "FAIL"], "metrics": rows}
+
+
+def _fmt(v, unit):
+    if v is None or not np.isfinite(v):
+        return "-"
+    if unit == "ns":
+        return fmt_ns(v)
+    if unit == "ratio":
+        return f"{100 * v:.2f}%"
+    if unit == "B/s":
+        return f"{v / 1e6:.0f} MB/s"
+    return f"{v:.3g}"
+
+
+def _plot(verdict, base_runs, cand_runs):
+    import matplotlib.pyplot as plt
+    rows = [r for r in verdict["metrics"] if r["unit"] == "ns" and r["status"] in ("PASS", "FAIL")]
+    rows = rows[:12]
+    uris = []
+    if rows:
+        fig, ax = plt.subplots(figsize=(12, 0.45 * len(rows) + 1.2))
+        for i, r in enumerate(rows):
+            b = np.array(r["base"]["values"]) / 1e3
+            c = np.array(r["candidate"]["values"]) / 1e3
+            ax.scatter(b, np.full(len(b), i + 0.12), color="#1f77b4", marker="o", label="baseline" if i == 0 else None)
+            ax.scatter(c, np.full(len(c), i - 0.12), color="#d62728" if r["status"] == "FAIL" else "#ff7f0e",
+                       marker="s", label="candidate" if i == 0 else None)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([r["name"] for r in rows], fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlabel("per-run value (us, log)")
+        ax.set_title("Latency metrics, one point per run (red: regression)")
+        ax.grid(True, axis="x", which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        uris.append(H.fig_uri(fig))
+    lat_b = [r.allocs.latency_ns[r.allocs.ok] for r in base_runs]
+    lat_c = [r.allocs.latency_ns[r.allocs.ok] for r in cand_runs]
+    if sum(len(x) for x in lat_b) and sum(len(x) for x in lat_c):
+        fig, ax = plt.subplots(figsize=(12, 4))
+        for lats, col, lab in ((lat_b, "#1f77b4", "baseline"), (lat_c, "#d62728", "candidate")):
+            for j, lat in enumerate(lats):
+                lat = lat[np.isfinite(lat)]
+                if not len(lat):
+                    continue
+                q = np.linspace(0, 1, min(len(lat), 1000))
+                ax.plot(np.quantile(lat, q) / 1e3, q * 100, color=col, alpha=0.7,
+                        label=lab if j == 0 else None)
+        ax.set_xscale("log")
+        ax.set_xlabel("latency (us, log)")
+        ax.set_ylabel("allocations at or below (%)")
+        ax.set_title("Latency CDF of every run (all request sizes)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        uris.append(H.fig_uri(fig))
+    return uris
+
+
+def html_verdict(verdict, base_runs, cand_runs):
+    v = verdict
+    parts = [f'<h1>CMA compare: <span class="{v["status"]}">{v["status"]}</span></h1>',
+             H.table(["", ""], [["baseline", f'{len(v["base"]["runs"])} runs: ' + ", ".join(v["base"]["runs"])],
+                                ["candidate", f'{len(v["candidate"]["runs"])} runs: ' + ", ".join(v["candidate"]["runs"])],
+                                ["scenario", " / ".join(v["base"]["scenarios"]) + " vs " + " / ".join(v["candidate"]["scenarios"])],
+                                ["kernels", " ".join(v["base"]["kernels"]) + " vs " + " ".join(v["candidate"]["kernels"])],
+                                ["rule", f'FAIL when the one-sided Mann-Whitney U test over per-run values gives '
+                                         f'p <= {v["alpha"]} and the median is more than '
+                                         f'{100 * v["threshold"]:.0f}% worse']], left=2, cls="meta")]
+    for p in v["problems"]:
+        parts.append(f'<p class="ERROR">{H.esc(p)}</p>')
+    if v["regressions"]:
+        parts.append("<p><b>Regressions:</b> " + H.esc(", ".join(v["regressions"])) + "</p>")
+    rows = []
+    for r in v["metrics"]:
+        rows.append((r["status"], [r["name"], r["unit"], r["direction"] or "-",
+                                   _fmt(r["base"]["median"], r["unit"]), _fmt(r["candidate"]["median"], r["unit"]),
+                                   "-" if r["change"] is None else f'{100 * r["change"]:+.1f}%',
+                                   "-" if r["cliffs_delta"] is None else f'{r["cliffs_delta"]:+.2f}',
+                                   "-" if r["p_value"] is None else f'{r["p_value"]:.3g}',
+                                   r["status"], r["note"]]))
+    parts.append("<h2>Metrics</h2>")
+    parts.append(H.table(["metric", "unit", "better", "baseline median", "candidate median", "change",
+                          "Cliff's delta (+ worse)", "p (one-sided)", "status", "note"], rows, left=3))
+    for uri in _plot(verdict, base_runs, cand_runs):
+        parts.append(H.img(uri, "compare figure"))
+    return H.page(f"cmakit compare: {v['status']}", "\n".join(parts))
+
+
+def run_compare(base_dir, cand_dir, threshold=0.10, alpha=0.05, min_runs=3, out_html=None,
+                out_json=None, quiet=False):
+    """The command: returns the exit status (0 PASS, 1 FAIL, 2 ERROR)."""
+    sides = []
+    for d in (base_dir, cand_dir):
+        dirs = find_runs(d)
+        if not dirs:
+            raise InputError(d, "no run directories here (a run directory holds the tools' .json/.jsonl)")
+        sides.append([load_run(x) for x in dirs])
+    base_runs, cand_runs = sides
+    bs = {r.scenario for r in base_runs}
+    cs = {r.scenario for r in cand_runs}
+    if len(bs) > 1 or len(cs) > 1 or bs != cs:
+        raise InputError(cand_dir, f"scenarios differ: baseline {sorted(bs)}, candidate {sorted(cs)}; "
+                         "compare runs of one scenario")
+    verdict = compare_runs(base_runs, cand_runs, threshold, alpha, min_runs)
+    if out_json:
+        text = json.dumps(clean_json(verdict), indent=1, allow_nan=False) + "\n"
+        if out_json == "-":
+            sys.stdout.write(text)
+        else:
+            with open(out_json, "w") as f:
+                f.write(text)
+    if out_html:
+        os.makedirs(os.path.dirname(os.path.abspath(out_html)), exist_ok=True)
+        with open(out_html, "w") as f:
+            f.write(html_verdict(verdict, base_runs, cand_runs))
+    if not quiet and out_json != "-":
+        for r in verdict["metrics"]:
+            if r["status"] in ("FAIL",) or r["note"]:
+                print(f"{r['status']:5} {r['name']}: {r['note']}")
+        print(f"compare: {verdict['status']} ({len(base_runs)} baseline, {len(cand_runs)} candidate runs, "
+              f"{len(verdict['regressions'])} regressions)")
+    if verdict["status"] == "ERROR":
+        print(f"analysis: {cand_dir}: {'; '.join(verdict['problems'])}", file=sys.stderr)
+        return 2
+    return 1 if verdict["status"] == "FAIL" else 0

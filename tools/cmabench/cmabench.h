@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* cmabench: CMA allocations under controlled memory pressure. */
+#ifndef CMABENCH_H
+#define CMABENCH_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kpage.h"
+
+#define CB_VERSION "1.0"
+#define CB_SCHEMA "cmakit.cmabench/1.0"
+#define CB_NAME_LEN 64
+#define CB_MAX_SIZES 64
+#define CB_MAX_PRESSURE 8
+#define CB_MAX_AREAS 16
+#define CB_MAX_THREADS 64
+
+enum cb_backend_id { BK_AUTO, BK_CMA_BENCH, BK_DEBUGFS, BK_DMA_HEAP };
+enum cb_release { REL_LIFO, REL_FIFO, REL_RANDOM };
+enum cb_kind {
+	K_ANON,
+	K_SHMEM,
+	K_FILE,
+	K_DIRTY,
+	K_THP,
+	K_CHURN,
+	K_ODIRECT,
+	K_PIN
+};
+enum cb_dist { DIST_LIST, DIST_UNIFORM, DIST_LOG2 };
+
+extern const char *const cb_backend_names[];
+extern const char *const cb_release_names[];
+extern const char *const cb_kind_names[];
+
+struct cb_pressure {
+	int kind;
+	uint64_t amount; /* bytes (memory kinds), workers (churn, odirect), pages (pin) */
+};
+
+struct cb_config {
+	char scenario[CB_NAME_LEN];
+	char description[256];
+	char scenario_src[512];
+	int backend;
+	char area[CB_NAME_LEN];
+	uint64_t sizes[CB_MAX_SIZES]; /* pages */
+	int nsizes;
+	int dist;
+	uint64_t dist_min, dist_max;
+	char dist_spec[64];
+	unsigned int align;
+	bool align_set;
+	uint64_t count;
+	double duration_s;
+	unsigned int threads;
+	uint64_t hold_ms;
+	unsigned int window;
+	int release;
+	double occ_target; /* < 0: not driven */
+	double occ_tol;
+	int fill;
+	uint64_t headroom; /* bytes */
+	struct cb_pressure pressure[CB_MAX_PRESSURE];
+	int npressure;
+	char pressure_spec[256];
+	bool inject;
+	char inject_stage[16];
+	unsigned int inject_prob;
+	int64_t inject_times;
+	uint64_t seed;
+	char scratch[512];
+	char out[512];
+	char json[512];
+	bool dry_run, quiet, no_progress;
+};
+
+enum cb_action { ACT_RUN, ACT_LIST, ACT_HELP, ACT_VERSION };
+
+/* args.c: 0, or 2 after printing a one-line usage error. */
+int cb_parse_args(struct cb_config *c, int argc, char **argv,
+		  enum cb_action *act);
+void cb_config_defaults(struct cb_config *c);
+int cb_load_scenario(struct cb_config *c, const char *name);
+void cb_list_scenarios(FILE *f);
+void cb_usage(FILE *f);
+int cb_errno_value(const char *name);
+
+/* scenarios.c, generated from the scenarios directory */
+struct cb_scenario {
+	const char *name;
+	const char *text;
+};
+extern const struct cb_scenario cb_scenarios[];
+extern const unsigned int cb_nscenarios;
+
+/* One key/value list of counters. */
+struct cb_kv {
+	char (*key)[48];
+	uint64_t *val;
+	size_t n, cap;
+};
+
+struct cb_area {
+	char name[CB_NAME_LEN];
+	uint64_t base_pfn, pages;
+	unsigned int order_per_bit;
+	char heap[128]; /* "" when no DMA-BUF heap */
+};
+
+struct cb_area_counters {
+	struct cb_kv sysfs, debugfs, stats;
+	bool has_sysfs, has_stats;
+};
+
+struct cb_counters {
+	struct cb_kv vmstat, meminfo;
+	struct cb_area_counters area[CB_MAX_AREAS];
+};
+
+struct cb_record {
+	uint64_t seq, round, t_ns, pages, user_ns;
+	unsigned int thread, align;
+	bool ok;
+	int err;
+	int64_t kernel_ns, retries, pfn, release_ns; /* -1: null */
+	int injected; /* -1 null, 0, 1 */
+	bool has_occ;
+	double occ_used;
+	struct kpage_mix mix;
+};
+
+struct cb_buf {
+	uint64_t handle;
+	int fd;
+	uint64_t pages;
+	size_t rec;
+};
+
+struct cb_features {
+	bool cma_bench_dev, debugfs, debugfs_stats, sysfs, dma_heap, fail_cma,
+		kpageflags;
+};
+
+struct cb_run {
+	struct cb_config cfg;
+	int argc;
+	char **argv;
+	struct cb_features feat;
+	struct cb_area areas[CB_MAX_AREAS];
+	int nareas, ai; /* ai: index of the benchmarked area */
+	int backend;
+	bool kernel_timing;
+	int dev_fd, heap_fd;
+	char release[128], kversion[256], machine[64], hostname[128],
+		model[128];
+	char series_hash[64];
+	char run_id[160];
+	long cpus, page_size;
+	uint64_t mem_total_kb;
+
+	pthread_mutex_t lock;
+	struct cb_record *rec;
+	size_t nrec, caprec;
+	uint64_t t0_ns, t_end_ns;
+	char started[32], finished[32];
+	const char *status;
+	char error[512];
+	struct cb_counters before, after;
+	bool have_before, have_after;
+
+	/* occupancy */
+	struct kpage kp;
+	bool kp_ok;
+	uint64_t *cma_bitmap;
+	double occ_last;
+	struct kpage_mix mix_last;
+	bool mix_valid;
+
+	/* fault injection */
+	int64_t injected_before, injected_after;
+};
+
+extern volatile sig_atomic_t cb_stop;
+
+void cb_err(struct cb_run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* backend.c */
+int cb_detect(struct cb_run *r);
+int cb_backend_open(struct cb_run *r);
+int cb_backend_alloc(struct cb_run *r, uint64_t pages, unsigned int align,
+		     struct cb_buf *b, struct cb_record *rec);
+int cb_backend_free(struct cb_run *r, struct cb_buf *b, uint64_t *ns);
+void cb_backend_close(struct cb_run *r);
+int cb_read_cma_bitmap(struct cb_run *r);
+int cb_area_stat(struct cb_run *r, const char *key, int64_t *v);
+
+/* counters.c */
+int cb_counters_read(struct cb_run *r, struct cb_counters *c);
+void cb_counters_free(struct cb_counters *c);
+int cb_kv_get(const struct cb_kv *kv, const char *key, uint64_t *v);
+int cb_meminfo_kb(const char *key, uint64_t *kb);
+
+/* fill.c: occupancy control and memory pressure */
+int cb_fill_init(struct cb_run *r);
+int cb_scan_area(struct cb_run *r);
+int cb_fill_drive(struct cb_run *r, uint64_t need_bytes);
+int cb_pressure_start(struct cb_run *r);
+int cb_pin_round(struct cb_run *r);
+void cb_pin_release(struct cb_run *r);
+void cb_fill_cleanup(struct cb_run *r);
+
+/* inject.c */
+int cb_inject_start(struct cb_run *r);
+void cb_inject_restore(void);
+
+/* report.c */
+int cb_write_results(struct cb_run *r);
+void cb_print_table(struct cb_run *r, FILE *f);
+
+#endif

@@ -1,0 +1,688 @@
+// SPDX-License-Identifier: GPL-2.0
+/* result.json (docs/results.md, cmakit.cmabench/1.0) and the summary table. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmabench.h"
+#include "json.h"
+#include "stats.h"
+#include "util.h"
+
+static void kv_obj(struct json *j, const char *key, const struct cb_kv *kv)
+{
+	size_t i;
+
+	json_obj_begin(j, key);
+	for (i = 0; i < kv->n; i++)
+		json_u64(j, kv->key[i], kv->val[i]);
+	json_obj_end(j);
+}
+
+/* after - before, all keys of @after (or only changed ones). */
+static void kv_delta(struct json *j, const char *key, const struct cb_kv *b,
+		     const struct cb_kv *a, bool changed_only)
+{
+	size_t i;
+
+	json_obj_begin(j, key);
+	for (i = 0; i < a->n; i++) {
+		uint64_t v0 = 0;
+		int64_t d;
+
+		cb_kv_get(b, a->key[i], &v0);
+		d = (int64_t)(a->val[i] - v0);
+		if (!changed_only || d)
+			json_s64(j, a->key[i], d);
+	}
+	json_obj_end(j);
+}
+
+static void counters_obj(struct json *j, const char *key, struct cb_run *r,
+			 const struct cb_counters *c)
+{
+	int i;
+
+	json_obj_begin(j, key);
+	kv_obj(j, "vmstat", &c->vmstat);
+	kv_obj(j, "meminfo_kb", &c->meminfo);
+	json_obj_begin(j, "areas");
+	for (i = 0; i < r->nareas; i++) {
+		json_obj_begin(j, r->areas[i].name);
+		if (c->area[i].has_sysfs)
+			kv_obj(j, "sysfs", &c->area[i].sysfs);
+		kv_obj(j, "debugfs", &c->area[i].debugfs);
+		if (c->area[i].has_stats)
+			kv_obj(j, "stats", &c->area[i].stats);
+		json_obj_end(j);
+	}
+	json_obj_end(j);
+	json_obj_end(j);
+}
+
+static void stats_obj(struct json *j, const char *key, uint64_t *v, size_t n)
+{
+	struct stats s;
+
+	if (!n) {
+		json_null(j, key);
+		return;
+	}
+	stats_compute(v, n, &s);
+	json_obj_begin(j, key);
+	json_u64(j, "n", s.n);
+	json_u64(j, "min", s.min);
+	json_double(j, "mean", s.mean);
+	json_u64(j, "p50", s.p50);
+	json_u64(j, "p90", s.p90);
+	json_u64(j, "p99", s.p99);
+	json_u64(j, "max", s.max);
+	json_obj_end(j);
+}
+
+static const char *errname(int e)
+{
+	const char *n = strerrorname_np(e);
+
+	return n ? n : "EUNKNOWN";
+}
+
+static void errors_obj(struct json *j, const struct cb_record *rec, size_t n,
+		       uint64_t pages)
+{
+	int counts[256] = { 0 };
+	size_t i;
+	int e;
+
+	for (i = 0; i < n; i++)
+		if (!rec[i].ok && (!pages || rec[i].pages == pages) &&
+		    rec[i].err > 0 && rec[i].err < 256)
+			counts[rec[i].err]++;
+	json_obj_begin(j, "errors");
+	for (e = 0; e < 256; e++)
+		if (counts[e])
+			json_u64(j, errname(e), counts[e]);
+	json_obj_end(j);
+}
+
+enum { F_USER, F_KERNEL, F_RELEASE };
+
+/* Latency sample of the successful records (of one size if @pages). */
+static size_t sample(const struct cb_run *r, uint64_t pages, int field,
+		     uint64_t *out)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nrec; i++) {
+		const struct cb_record *x = &r->rec[i];
+
+		if (!x->ok || (pages && x->pages != pages))
+			continue;
+		if (field == F_USER)
+			out[n++] = x->user_ns;
+		else if (field == F_KERNEL && x->kernel_ns >= 0)
+			out[n++] = x->kernel_ns;
+		else if (field == F_RELEASE && x->release_ns >= 0)
+			out[n++] = x->release_ns;
+	}
+	return n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The distinct request sizes, sorted. */
+static size_t distinct_sizes(const struct cb_run *r, uint64_t *out)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < r->nrec; i++) {
+		for (k = 0; k < n && out[k] != r->rec[i].pages; k++)
+			;
+		if (k == n)
+			out[n++] = r->rec[i].pages;
+	}
+	qsort(out, n, sizeof(*out), cmp_u64);
+	return n;
+}
+
+struct acct {
+	uint64_t records, calls, pages_ok, pages_fail, sys_ok, sys_fail;
+	bool have_calls, have_sys, match;
+};
+
+static void accounting(const struct cb_run *r, struct acct *a)
+{
+	const char *area = r->cfg.area;
+	uint64_t s0, s1, f0, f1;
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	a->records = r->nrec;
+	for (i = 0; i < r->nrec; i++)
+		*(r->rec[i].ok ? &a->pages_ok : &a->pages_fail) +=
+			r->rec[i].pages;
+	a->match = true;
+	if (!r->have_before || !r->have_after)
+		return;
+	if (!cb_kv_get(&r->before.vmstat, "cma_alloc_success", &s0) &&
+	    !cb_kv_get(&r->before.vmstat, "cma_alloc_fail", &f0) &&
+	    !cb_kv_get(&r->after.vmstat, "cma_alloc_success", &s1) &&
+	    !cb_kv_get(&r->after.vmstat, "cma_alloc_fail", &f1)) {
+		a->have_calls = true;
+		a->calls = (s1 - s0) + (f1 - f0);
+		a->match &= a->calls == a->records;
+	}
+	(void)area;
+	if (r->before.area[r->ai].has_sysfs &&
+	    !cb_kv_get(&r->before.area[r->ai].sysfs, "alloc_pages_success",
+		       &s0) &&
+	    !cb_kv_get(&r->before.area[r->ai].sysfs, "alloc_pages_fail", &f0) &&
+	    !cb_kv_get(&r->after.area[r->ai].sysfs, "alloc_pages_success",
+		       &s1) &&
+	    !cb_kv_get(&r->after.area[r->ai].sysfs, "alloc_pages_fail", &f1)) {
+		a->have_sys = true;
+		a->sys_ok = s1 - s0;
+		a->sys_fail = f1 - f0;
+		a->match &= a->sys_ok == a->pages_ok &&
+			    a->sys_fail == a->pages_fail;
+	}
+}
+
+static void mix_obj(struct json *j, const struct kpage_mix *m)
+{
+	json_obj_begin(j, "pages");
+	json_u64(j, "free", m->free);
+	json_u64(j, "cma", m->cma);
+	json_u64(j, "anon", m->anon);
+	json_u64(j, "file", m->file);
+	json_u64(j, "shmem", m->shmem);
+	json_u64(j, "other", m->other);
+	json_u64(j, "thp", m->thp);
+	json_u64(j, "dirty", m->dirty);
+	json_u64(j, "writeback", m->writeback);
+	json_u64(j, "mapped", m->mapped);
+	json_obj_end(j);
+}
+
+static void null_or_s64(struct json *j, const char *k, int64_t v)
+{
+	if (v < 0)
+		json_null(j, k);
+	else
+		json_s64(j, k, v);
+}
+
+static void write_doc(struct cb_run *r, FILE *f)
+{
+	const struct cb_config *c = &r->cfg;
+	uint64_t *buf = calloc(r->nrec + 1, sizeof(uint64_t)),
+		 *sizes = calloc(r->nrec + 1, sizeof(uint64_t));
+	struct json j;
+	struct acct a;
+	size_t i, n, nsz;
+	int k;
+
+	json_init(&j, f, 2);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "schema", CB_SCHEMA);
+
+	json_obj_begin(&j, "run");
+	json_str(&j, "id", r->run_id);
+	json_str(&j, "tool", "cmabench");
+	json_str(&j, "tool_version", CB_VERSION);
+	json_str(&j, "status", r->status);
+	json_str(&j, "error", r->error[0] ? r->error : NULL);
+	json_str(&j, "started", r->started[0] ? r->started : NULL);
+	json_str(&j, "finished", r->finished[0] ? r->finished : NULL);
+	json_double(&j, "duration_s",
+		    r->t_end_ns > r->t0_ns && r->t0_ns ?
+			    (r->t_end_ns - r->t0_ns) / 1e9 :
+			    0);
+	json_arr_begin(&j, "command_line");
+	for (k = 0; k < r->argc; k++)
+		json_str(&j, NULL, r->argv[k]);
+	json_arr_end(&j);
+	if (strcmp(c->scenario, "custom")) {
+		json_obj_begin(&j, "scenario");
+		json_str(&j, "name", c->scenario);
+		json_str(&j, "description", c->description);
+		json_str(&j, "source", c->scenario_src);
+		json_obj_end(&j);
+	} else {
+		json_null(&j, "scenario");
+	}
+	json_obj_begin(&j, "config");
+	json_str(&j, "area", c->area);
+	if (c->dist == DIST_LIST) {
+		json_arr_begin(&j, "sizes_pages");
+		for (k = 0; k < c->nsizes; k++)
+			json_u64(&j, NULL, c->sizes[k]);
+		json_arr_end(&j);
+		json_null(&j, "size_dist");
+	} else {
+		json_null(&j, "sizes_pages");
+		json_str(&j, "size_dist", c->dist_spec);
+	}
+	json_u64(&j, "align", c->align);
+	json_u64(&j, "count", c->count);
+	json_double(&j, "duration_s", c->duration_s);
+	json_u64(&j, "threads", c->threads);
+	json_u64(&j, "hold_ms", c->hold_ms);
+	json_u64(&j, "window", c->window);
+	json_str(&j, "release", cb_release_names[c->release]);
+	if (c->occ_target >= 0)
+		json_double(&j, "occupancy_target", c->occ_target);
+	else
+		json_null(&j, "occupancy_target");
+	json_double(&j, "occupancy_tolerance", c->occ_tol);
+	json_str(&j, "fill", cb_kind_names[c->fill]);
+	json_u64(&j, "headroom_kb", c->headroom / 1024);
+	json_arr_begin(&j, "pressure");
+	for (k = 0; k < c->npressure; k++) {
+		char s[64];
+
+		snprintf(s, sizeof(s), "%s:%" PRIu64,
+			 cb_kind_names[c->pressure[k].kind],
+			 c->pressure[k].amount);
+		json_str(&j, NULL, s);
+	}
+	json_arr_end(&j);
+	json_u64(&j, "seed", c->seed);
+	json_obj_end(&j);
+
+	json_obj_begin(&j, "kernel");
+	json_str(&j, "release", r->release);
+	json_str(&j, "version", r->kversion);
+	json_str(&j, "machine", r->machine);
+	json_str(&j, "series_hash", r->series_hash[0] ? r->series_hash : NULL);
+	json_bool(&j, "patched",
+		  r->feat.cma_bench_dev || r->feat.debugfs_stats ||
+			  r->feat.fail_cma);
+	json_obj_end(&j);
+	json_obj_begin(&j, "board");
+	json_str(&j, "hostname", r->hostname);
+	json_str(&j, "model", r->model[0] ? r->model : NULL);
+	json_s64(&j, "cpus", r->cpus);
+	json_u64(&j, "mem_total_kb", r->mem_total_kb);
+	json_s64(&j, "page_size", r->page_size);
+	json_obj_end(&j);
+	json_obj_begin(&j, "backend");
+	json_str(&j, "name", cb_backend_names[r->backend]);
+	json_str(&j, "requested", cb_backend_names[c->backend]);
+	json_bool(&j, "kernel_timing", r->kernel_timing);
+	json_bool(&j, "pfn", r->backend == BK_CMA_BENCH);
+	json_bool(&j, "retries", r->backend == BK_CMA_BENCH);
+	json_bool(&j, "align", r->backend == BK_CMA_BENCH);
+	json_obj_end(&j);
+	json_obj_begin(&j, "features");
+	json_bool(&j, "cma_bench_dev", r->feat.cma_bench_dev);
+	json_bool(&j, "debugfs", r->feat.debugfs);
+	json_bool(&j, "debugfs_stats", r->feat.debugfs_stats);
+	json_bool(&j, "sysfs", r->feat.sysfs);
+	json_bool(&j, "dma_heap", r->feat.dma_heap);
+	json_bool(&j, "fail_cma", r->feat.fail_cma);
+	json_bool(&j, "kpageflags", r->feat.kpageflags);
+	json_obj_end(&j);
+	json_arr_begin(&j, "pressure");
+	for (k = 0; k < c->npressure; k++) {
+		const struct cb_pressure *p = &c->pressure[k];
+		bool mem = p->kind <= K_THP;
+
+		json_obj_begin(&j, NULL);
+		json_str(&j, "kind", cb_kind_names[p->kind]);
+		if (mem)
+			json_u64(&j, "bytes", p->amount);
+		else
+			json_null(&j, "bytes");
+		json_str(
+			&j, "detail",
+			p->kind == K_CHURN ?
+				"build-like worker processes touching 8-40 MiB each" :
+			p->kind == K_ODIRECT ?
+				"threads with O_DIRECT reads in flight (short-lived pins)" :
+			p->kind == K_PIN ?
+				"CMA_BENCH_IOC_PIN of in-use area pages each round" :
+			p->kind == K_DIRTY ?
+				"file pages re-dirtied and under writeback" :
+				"resident for the whole run");
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	if (c->inject) {
+		json_obj_begin(&j, "inject");
+		json_str(&j, "stage", c->inject_stage);
+		json_u64(&j, "probability", c->inject_prob);
+		json_s64(&j, "times", c->inject_times);
+		null_or_s64(&j, "injected_faults",
+			    r->injected_before >= 0 && r->injected_after >= 0 ?
+				    r->injected_after - r->injected_before :
+				    -1);
+		json_obj_end(&j);
+	} else {
+		json_null(&j, "inject");
+	}
+	json_obj_end(&j); /* run */
+
+	json_arr_begin(&j, "areas");
+	for (k = 0; k < r->nareas; k++) {
+		json_obj_begin(&j, NULL);
+		json_str(&j, "name", r->areas[k].name);
+		json_u64(&j, "base_pfn", r->areas[k].base_pfn);
+		json_u64(&j, "pages", r->areas[k].pages);
+		json_u64(&j, "order_per_bit", r->areas[k].order_per_bit);
+		json_str(&j, "dma_heap",
+			 r->areas[k].heap[0] ? r->areas[k].heap : NULL);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+
+	json_arr_begin(&j, "allocations");
+	for (i = 0; i < r->nrec; i++) {
+		const struct cb_record *x = &r->rec[i];
+
+		json_obj_begin(&j, NULL);
+		json_u64(&j, "seq", x->seq);
+		json_u64(&j, "round", x->round);
+		json_u64(&j, "thread", x->thread);
+		json_u64(&j, "t_ns", x->t_ns);
+		json_str(&j, "area", c->area);
+		json_u64(&j, "pages", x->pages);
+		json_u64(&j, "align", x->align);
+		json_bool(&j, "ok", x->ok);
+		json_s64(&j, "errno", x->ok ? 0 : x->err);
+		json_str(&j, "error", x->ok ? NULL : errname(x->err));
+		json_u64(&j, "user_ns", x->user_ns);
+		null_or_s64(&j, "kernel_ns", x->kernel_ns);
+		null_or_s64(&j, "retries", x->retries);
+		null_or_s64(&j, "pfn", x->pfn);
+		if (x->injected < 0)
+			json_null(&j, "injected");
+		else
+			json_bool(&j, "injected", x->injected);
+		null_or_s64(&j, "release_ns", x->release_ns);
+		if (x->has_occ) {
+			json_obj_begin(&j, "occupancy");
+			if (c->occ_target >= 0)
+				json_double(&j, "target", c->occ_target);
+			else
+				json_null(&j, "target");
+			json_double(&j, "used", x->occ_used);
+			mix_obj(&j, &x->mix);
+			json_obj_end(&j);
+		} else {
+			json_null(&j, "occupancy");
+		}
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+
+	json_obj_begin(&j, "counters");
+	if (r->have_before)
+		counters_obj(&j, "before", r, &r->before);
+	else
+		json_null(&j, "before");
+	if (r->have_after)
+		counters_obj(&j, "after", r, &r->after);
+	else
+		json_null(&j, "after");
+	if (r->have_before && r->have_after) {
+		json_obj_begin(&j, "delta");
+		kv_delta(&j, "vmstat", &r->before.vmstat, &r->after.vmstat,
+			 true);
+		json_obj_begin(&j, "areas");
+		for (k = 0; k < r->nareas; k++) {
+			json_obj_begin(&j, r->areas[k].name);
+			if (r->after.area[k].has_sysfs)
+				kv_delta(&j, "sysfs", &r->before.area[k].sysfs,
+					 &r->after.area[k].sysfs, false);
+			if (r->after.area[k].has_stats)
+				kv_delta(&j, "stats", &r->before.area[k].stats,
+					 &r->after.area[k].stats, false);
+			json_obj_end(&j);
+		}
+		json_obj_end(&j);
+		json_obj_end(&j);
+	} else {
+		json_null(&j, "delta");
+	}
+	json_obj_end(&j);
+
+	json_obj_begin(&j, "summary");
+	{
+		uint64_t ok = 0, preq = 0, pok = 0;
+		size_t nocc = 0, within = 0;
+		double omin = 2, omax = -1, osum = 0;
+
+		for (i = 0; i < r->nrec; i++) {
+			const struct cb_record *x = &r->rec[i];
+
+			ok += x->ok;
+			preq += x->pages;
+			pok += x->ok ? x->pages : 0;
+			if (x->has_occ) {
+				nocc++;
+				osum += x->occ_used;
+				omin = x->occ_used < omin ? x->occ_used : omin;
+				omax = x->occ_used > omax ? x->occ_used : omax;
+				if (c->occ_target >= 0 &&
+				    x->occ_used >=
+					    c->occ_target - c->occ_tol - 1e-9 &&
+				    x->occ_used <=
+					    c->occ_target + c->occ_tol + 1e-9)
+					within++;
+			}
+		}
+		json_u64(&j, "allocations", r->nrec);
+		json_u64(&j, "ok", ok);
+		json_u64(&j, "failed", r->nrec - ok);
+		errors_obj(&j, r->rec, r->nrec, 0);
+		json_u64(&j, "pages_requested", preq);
+		json_u64(&j, "pages_allocated", pok);
+		n = sample(r, 0, F_USER, buf);
+		stats_obj(&j, "user_ns", buf, n);
+		n = sample(r, 0, F_KERNEL, buf);
+		stats_obj(&j, "kernel_ns", buf, n);
+		n = sample(r, 0, F_RELEASE, buf);
+		stats_obj(&j, "release_ns", buf, n);
+		nsz = distinct_sizes(r, sizes);
+		json_arr_begin(&j, "by_size");
+		for (i = 0; i < nsz; i++) {
+			uint64_t cnt = 0, cok = 0;
+			size_t q;
+
+			for (q = 0; q < r->nrec; q++)
+				if (r->rec[q].pages == sizes[i]) {
+					cnt++;
+					cok += r->rec[q].ok;
+				}
+			json_obj_begin(&j, NULL);
+			json_u64(&j, "pages", sizes[i]);
+			json_u64(&j, "allocations", cnt);
+			json_u64(&j, "ok", cok);
+			json_u64(&j, "failed", cnt - cok);
+			errors_obj(&j, r->rec, r->nrec, sizes[i]);
+			n = sample(r, sizes[i], F_USER, buf);
+			stats_obj(&j, "user_ns", buf, n);
+			n = sample(r, sizes[i], F_KERNEL, buf);
+			stats_obj(&j, "kernel_ns", buf, n);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		if (nocc) {
+			json_obj_begin(&j, "occupancy");
+			if (c->occ_target >= 0)
+				json_double(&j, "target", c->occ_target);
+			else
+				json_null(&j, "target");
+			json_double(&j, "tolerance", c->occ_tol);
+			json_u64(&j, "n", nocc);
+			json_double(&j, "min", omin);
+			json_double(&j, "mean", osum / nocc);
+			json_double(&j, "max", omax);
+			if (c->occ_target >= 0)
+				json_u64(&j, "within_tolerance", within);
+			else
+				json_null(&j, "within_tolerance");
+			json_obj_end(&j);
+		} else {
+			json_null(&j, "occupancy");
+		}
+		accounting(r, &a);
+		json_obj_begin(&j, "accounting");
+		json_u64(&j, "records", a.records);
+		null_or_s64(&j, "kernel_calls",
+			    a.have_calls ? (int64_t)a.calls : -1);
+		json_u64(&j, "pages_ok", a.pages_ok);
+		null_or_s64(&j, "sysfs_pages_ok",
+			    a.have_sys ? (int64_t)a.sys_ok : -1);
+		json_u64(&j, "pages_failed", a.pages_fail);
+		null_or_s64(&j, "sysfs_pages_failed",
+			    a.have_sys ? (int64_t)a.sys_fail : -1);
+		json_bool(&j, "match", a.match);
+		json_obj_end(&j);
+		if (c->inject) {
+			uint64_t inj = 0;
+			bool known = false;
+
+			for (i = 0; i < r->nrec; i++)
+				if (r->rec[i].injected >= 0) {
+					known = true;
+					inj += r->rec[i].injected;
+				}
+			null_or_s64(&j, "injected", known ? (int64_t)inj : -1);
+		} else {
+			json_null(&j, "injected");
+		}
+	}
+	json_obj_end(&j);
+	json_obj_end(&j);
+	json_finish(&j);
+	free(buf);
+	free(sizes);
+}
+
+static int write_to(struct cb_run *r, const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f) {
+		fprintf(stderr, "cmabench: cannot write %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	write_doc(r, f);
+	if (ferror(f) | fclose(f)) {
+		fprintf(stderr, "cmabench: writing %s failed\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+int cb_write_results(struct cb_run *r)
+{
+	char p[600];
+	FILE *f;
+	int rc = 0;
+
+	if (mkdir(r->cfg.out, 0755) && errno != EEXIST) {
+		fprintf(stderr, "cmabench: cannot create %s: %s\n", r->cfg.out,
+			strerror(errno));
+		return -1;
+	}
+	snprintf(p, sizeof(p), "%s/result.json", r->cfg.out);
+	rc |= write_to(r, p);
+	snprintf(p, sizeof(p), "%s/summary.txt", r->cfg.out);
+	f = fopen(p, "we");
+	if (f) {
+		cb_print_table(r, f);
+		rc |= fclose(f);
+	} else {
+		rc = -1;
+	}
+	if (r->cfg.json[0]) {
+		if (!strcmp(r->cfg.json, "-")) {
+			write_doc(r, stdout);
+			fflush(stdout);
+		} else {
+			rc |= write_to(r, r->cfg.json);
+		}
+	}
+	return rc ? -1 : 0;
+}
+
+void cb_print_table(struct cb_run *r, FILE *f)
+{
+	const struct cb_config *c = &r->cfg;
+	const struct cb_area *ar = &r->areas[r->ai];
+	uint64_t *buf = calloc(r->nrec + 1, sizeof(uint64_t)),
+		 *sizes = calloc(r->nrec + 1, sizeof(uint64_t));
+	size_t i, n, nsz;
+	struct acct a;
+
+	fprintf(f,
+		"cmabench %s: scenario %s, kernel %s, backend %s, area %s (%" PRIu64
+		" MiB)\n",
+		r->status, c->scenario, r->release,
+		cb_backend_names[r->backend], ar->name, ar->pages * 4096 >> 20);
+	if (c->occ_target >= 0)
+		fprintf(f, "occupancy target %.0f%% +- %.0f%%, fill %s\n",
+			c->occ_target * 100, c->occ_tol * 100,
+			cb_kind_names[c->fill]);
+	fprintf(f, "%10s %6s %6s %6s %11s %11s %11s %11s %11s %11s\n", "pages",
+		"reqs", "ok", "fail", "min ms", "avg ms", "max ms", "p50 ms",
+		"p99 ms", "kern avg ms");
+	nsz = distinct_sizes(r, sizes);
+	for (i = 0; i < nsz; i++) {
+		uint64_t cnt = 0, cok = 0;
+		struct stats s, k;
+		size_t q;
+
+		for (q = 0; q < r->nrec; q++)
+			if (r->rec[q].pages == sizes[i]) {
+				cnt++;
+				cok += r->rec[q].ok;
+			}
+		n = sample(r, sizes[i], F_USER, buf);
+		stats_compute(buf, n, &s);
+		fprintf(f, "%10" PRIu64 " %6" PRIu64 " %6" PRIu64 " %6" PRIu64,
+			sizes[i], cnt, cok, cnt - cok);
+		if (n)
+			fprintf(f, " %11.3f %11.3f %11.3f %11.3f %11.3f",
+				s.min / 1e6, s.mean / 1e6, s.max / 1e6,
+				s.p50 / 1e6, s.p99 / 1e6);
+		else
+			fprintf(f, " %11s %11s %11s %11s %11s", "-", "-", "-",
+				"-", "-");
+		n = sample(r, sizes[i], F_KERNEL, buf);
+		stats_compute(buf, n, &k);
+		if (n)
+			fprintf(f, " %11.3f\n", k.mean / 1e6);
+		else
+			fprintf(f, " %11s\n", "-");
+	}
+	accounting(r, &a);
+	fprintf(f, "%" PRIu64 " requests", a.records);
+	if (a.have_calls)
+		fprintf(f, ", kernel counted %" PRIu64 " (vmstat cma_alloc_*)",
+			a.calls);
+	if (a.have_sys)
+		fprintf(f,
+			", sysfs pages ok %" PRIu64 "/%" PRIu64
+			" failed %" PRIu64 "/%" PRIu64,
+			a.sys_ok, a.pages_ok, a.sys_fail, a.pages_fail);
+	fprintf(f, ": %s\n",
+		a.match ? "accounting matches" :
+			  "ACCOUNTING MISMATCH (another CMA user?)");
+	if (r->error[0])
+		fprintf(f, "error: %s\n", r->error);
+	free(buf);
+	free(sizes);
+}

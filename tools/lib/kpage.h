@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What occupies a pfn range, read exactly from /proc/kpageflags and
+ * /proc/kpagecount (root only; see Documentation/admin-guide/mm/pagemap.rst).
+ *
+ * free, cma, anon, shmem, file and other partition the range:
+ *   cma    the caller's bitmap says the page was handed out by cma_alloc
+ *   anon   KPF_ANON (THP tails included)
+ *   shmem  KPF_SWAPBACKED without KPF_ANON: tmpfs, shmem, memfd
+ *   file   other KPF_LRU pages: the page cache of real file systems
+ *   other  in use, none of the above (isolated, locked in flight, driver-held)
+ *   free   no flags beyond KPF_BUDDY and no mapping: buddy and per-cpu free pages
+ * thp, dirty, writeback and mapped (kpagecount > 0) overlap those kinds.
+ */
+#ifndef CMAKIT_KPAGE_H
+#define CMAKIT_KPAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kpage_mix {
+	uint64_t pages;
+	uint64_t free, cma, anon, shmem, file, other;
+	uint64_t thp, dirty, writeback, mapped;
+};
+
+struct kpage {
+	int flags_fd, count_fd;
+	uint64_t *flags, *counts;
+	size_t cap;
+};
+
+/* Open the two proc files for ranges up to @max_pages. 0 or -1 (errno). */
+int kpage_open(struct kpage *k, size_t max_pages);
+/*
+ * Classify [@pfn, @pfn + @pages). @cma_bitmap (bit i = pfn + i allocated by
+ * cma_alloc, 64 pages per word) may be NULL. 0 or -1 (errno).
+ */
+int kpage_scan(struct kpage *k, uint64_t pfn, size_t pages,
+	       const uint64_t *cma_bitmap, struct kpage_mix *mix);
+/* (anon + shmem + file + other) / pages */
+double kpage_used_fraction(const struct kpage_mix *mix);
+void kpage_close(struct kpage *k);
+
+#endif

@@ -8,6 +8,11 @@
 
 #include "common.h"
 
+/* For static analysers that do not read <bpf/bpf_helpers.h>. */
+#ifndef SEC
+#define SEC(name) __attribute__((section(name), used))
+#endif
+
 #ifndef ENOMEM
 #define ENOMEM 12
 #endif

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmacollect: run cmalat, cmafail and cmamigrate together for the length of
+ * a command (or a time, or until Ctrl-C) and write one JSON document of
+ * schema cmakit.bpf/1.0 (docs/bpf.md).
+ */
+#define _GNU_SOURCE
+#include <argp.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include "helpers.h"
+
+#define SCHEMA "cmakit.bpf/1.0"
+#define READY_TIMEOUT_MS 120000 /* loading is slow on an emulated board */
+
+static struct env {
+	const char *output;
+	const char *path;
+	bool ms;
+	bool records;
+	int64_t duration;
+	char **command;
+} env = {
+	.path = "auto",
+};
+
+static volatile sig_atomic_t exiting;
+
+const char *argp_program_version = "cmacollect 1.0";
+static const char doc[] =
+	"Run cmalat, cmafail and cmamigrate together and write one JSON document\n"
+	"(schema " SCHEMA ", see docs/bpf.md) for the run.\n"
+	"\n"
+	"USAGE: cmacollect [-h] [-o FILE] [-d SEC] [-m] [-r] [-P PATH] [--stock]\n"
+	"                  [-- COMMAND [ARG...]]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    cmacollect -o bpf.json -- cmabench run   # trace for the length of a command\n"
+	"    cmacollect -d 30 -o bpf.json             # trace for 30 seconds\n"
+	"    cmacollect -r -- ./workload              # with one record per allocation\n"
+	"    cmacollect --stock -- ./workload         # on the stock events only\n";
+
+enum { OPT_STOCK = 1000 };
+
+static const struct argp_option opts[] = {
+	{ "output", 'o', "FILE", 0,
+	  "Write the document to FILE (default stdout)", 0 },
+	{ "duration", 'd', "SEC", 0,
+	  "Trace for SEC seconds (without a command)", 0 },
+	{ "milliseconds", 'm', NULL, 0,
+	  "Millisecond histograms (default microseconds)", 0 },
+	{ "records", 'r', NULL, 0,
+	  "Include cmamigrate's per-allocation records", 0 },
+	{ "path", 'P', "PATH", 0,
+	  "auto, patched, stock, fentry or kprobe (default auto)", 0 },
+	{ "stock", OPT_STOCK, NULL, 0, "Same as --path stock", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	enum cma_path p;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 'o':
+		env.output = arg;
+		break;
+	case 'd':
+		if (parse_s64(arg, 1, 99999999, &env.duration)) {
+			error_line("invalid duration: '%s'", arg);
+			argp_usage(state);
+		}
+		break;
+	case 'm':
+		env.ms = true;
+		break;
+	case 'r':
+		env.records = true;
+		break;
+	case 'P':
+		if (parse_path(arg, &p)) {
+			error_line(
+				"invalid path: '%s' (auto, patched, stock, fentry, kprobe)",
+				arg);
+			argp_usage(state);
+		}
+		env.path = arg;
+		break;
+	case OPT_STOCK:
+		env.path = "stock";
+		break;
+	case ARGP_KEY_ARGS:
+		env.command = state->argv + state->next;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void sig_handler(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+struct tool {
+	const char *name;
+	pid_t pid;
+	int ready_fd;
+	FILE *out;
+	int status;
+};
+
+static struct tool tools[] = {
+	{ .name = "cmalat" },
+	{ .name = "cmafail" },
+	{ .name = "cmamigrate" },
+};
+
+/* The tools live next to us. */
+static int tool_path(const char *name, char *buf, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	if (n < 0)
+		return -errno;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	if (snprintf(buf, len, "%s/%s", self, name) >= (int)len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+static int start_tool(struct tool *t)
+{
+	char path[PATH_MAX], fdstr[16];
+	const char *argv[8];
+	int pipefd[2], argc = 0, err;
+
+	err = tool_path(t->name, path, sizeof(path));
+	if (err)
+		return err;
+	t->out = tmpfile();
+	if (!t->out || pipe(pipefd))
+		return -errno;
+	argv[argc++] = t->name;
+	argv[argc++] = "-j";
+	argv[argc++] = "-P";
+	argv[argc++] = env.path;
+	if (env.ms && strcmp(t->name, "cmafail"))
+		argv[argc++] = "-m";
+	if (env.records && !strcmp(t->name, "cmamigrate"))
+		argv[argc++] = "-r";
+	argv[argc] = NULL;
+	t->pid = fork();
+	if (t->pid < 0)
+		return -errno;
+	if (!t->pid) {
+		close(pipefd[0]);
+		snprintf(fdstr, sizeof(fdstr), "%d", pipefd[1]);
+		setenv("CMAKIT_READY_FD", fdstr, 1);
+		dup2(fileno(t->out), STDOUT_FILENO);
+		/* Ctrl-C reaches the tools through us, after the command ends */
+		setpgid(0, 0);
+		execv(path, (char *const *)argv);
+		fprintf(stderr, "cmacollect: cannot run %s: %s\n", path,
+			strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	t->ready_fd = pipefd[0];
+	return 0;
+}
+
+/* Wait until the tool has attached its probes; false if it ended first. */
+static bool wait_ready(struct tool *t)
+{
+	struct pollfd p = { .fd = t->ready_fd, .events = POLLIN };
+	char c;
+	int n;
+
+	do {
+		n = poll(&p, 1, READY_TIMEOUT_MS);
+	} while (n < 0 && errno == EINTR && !exiting);
+	n = n > 0 ? (int)read(t->ready_fd, &c, 1) : 0;
+	close(t->ready_fd);
+	t->ready_fd = -1;
+	return n == 1;
+}
+
+static void stop_tools(void)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(tools); i++)
+		if (tools[i].pid > 0)
+			kill(tools[i].pid, SIGINT);
+	for (i = 0; i < ARRAY_SIZE(tools); i++) {
+		if (tools[i].pid <= 0)
+			continue;
+		while (waitpid(tools[i].pid, &tools[i].status, 0) < 0 &&
+		       errno == EINTR)
+			;
+		tools[i].pid = 0;
+	}
+}
+
+/* Copy a tool's document (one JSON value) into the output, or null. */
+static void copy_doc(FILE *out, struct tool *t)
+{
+	char buf[65536];
+	size_t n, total = 0;
+
+	if (!t->out || fseek(t->out, 0, SEEK_SET)) {
+		fputs("null", out);
+		return;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), t->out)) > 0) {
+		/* the trailing newline of the document */
+		if (n < sizeof(buf) && buf[n - 1] == '\n')
+			n--;
+		fwrite(buf, 1, n, out);
+		total += n;
+	}
+	if (!total)
+		fputs("null", out);
+}
+
+static int run_command(int *status)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (!pid) {
+		signal(SIGINT, SIG_DFL);
+		execvp(env.command[0], env.command);
+		fprintf(stderr, "cmacollect: cannot run %s: %s\n",
+			env.command[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.doc = doc,
+	};
+	struct timespec t0, t1;
+	int status = 0, err = 0, i;
+	bool ok = true;
+	char started[32];
+	struct utsname u;
+	FILE *out = stdout;
+	time_t now;
+	size_t k;
+
+	prog_name = "cmacollect";
+	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+		return 1;
+	if (env.command && env.duration) {
+		error_line("give a command or a duration, not both");
+		return 1;
+	}
+	if (check_environment())
+		return 1;
+	if (env.output) {
+		out = fopen(env.output, "w");
+		if (!out) {
+			error_line("cannot write %s: %s", env.output,
+				   strerror(errno));
+			return 1;
+		}
+	}
+	signal(SIGINT, sig_handler);
+	signal(SIGTERM, sig_handler);
+	signal(SIGPIPE, SIG_IGN);
+
+	for (k = 0; k < ARRAY_SIZE(tools) && !err; k++) {
+		err = start_tool(&tools[k]);
+		if (err)
+			error_line("cannot start %s: %s", tools[k].name,
+				   strerror(-err));
+	}
+	for (k = 0; k < ARRAY_SIZE(tools) && !err; k++) {
+		if (!wait_ready(&tools[k])) {
+			error_line("%s did not start (see its message above)",
+				   tools[k].name);
+			err = -ENOENT;
+		}
+	}
+	if (err) {
+		stop_tools();
+		goto out;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	now = time(NULL);
+	strftime(started, sizeof(started), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	if (env.command) {
+		err = run_command(&status);
+		if (err)
+			error_line("cannot run the command: %s",
+				   strerror(-err));
+	} else {
+		for (i = 0;
+		     !exiting && (!env.duration || i < env.duration * 10); i++)
+			usleep(100000);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	stop_tools();
+
+	uname(&u);
+	fprintf(out, "{\"schema\":\"%s\",\"kernel\":{\"release\":", SCHEMA);
+	json_write_string(out, u.release);
+	fprintf(out, ",\"machine\":");
+	json_write_string(out, u.machine);
+	fprintf(out,
+		"},\"started\":\"%s\",\"duration_s\":%.3f,\"path_requested\":",
+		started,
+		(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	json_write_string(out, env.path);
+	fprintf(out, ",\"command\":");
+	if (env.command) {
+		fputc('[', out);
+		for (i = 0; env.command[i]; i++) {
+			if (i)
+				fputc(',', out);
+			json_write_string(out, env.command[i]);
+		}
+		fprintf(out, "],\"command_status\":%d",
+			WIFEXITED(status) ? WEXITSTATUS(status) :
+					    128 + WTERMSIG(status));
+	} else {
+		fprintf(out, "null,\"command_status\":null");
+	}
+	for (k = 0; k < ARRAY_SIZE(tools); k++) {
+		fprintf(out, ",\n\"%s\":", tools[k].name);
+		if (!WIFEXITED(tools[k].status) ||
+		    WEXITSTATUS(tools[k].status)) {
+			error_line("%s ended with status %d", tools[k].name,
+				   tools[k].status);
+			ok = false;
+		}
+		copy_doc(out, &tools[k]);
+	}
+	fprintf(out, "}\n");
+out:
+	for (k = 0; k < ARRAY_SIZE(tools); k++)
+		if (tools[k].out)
+			fclose(tools[k].out);
+	if (out != stdout && fclose(out)) {
+		error_line("cannot write %s: %s", env.output, strerror(errno));
+		ok = false;
+	}
+	if (err || !ok)
+		return 1;
+	if (env.command)
+		return WIFEXITED(status) ? WEXITSTATUS(status) :
+					   128 + WTERMSIG(status);
+	return 0;
+}

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmamigrate: the cost inside alloc_contig_range() per CMA allocation:
+ * pages migrated and time per phase (isolate, drain, migrate, test).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "common.bpf.h"
+#include "cmamigrate.h"
+
+const volatile struct tp_field f_start_name = {};
+const volatile struct tp_field f_start_count = {};
+const volatile struct tp_field f_fin_page = {};
+/* cma_range_* (the series): one elapsed_ns per phase */
+const volatile struct tp_field f_ph_elapsed[NR_PHASES] = {};
+const volatile struct tp_field f_mig_attempted = {};
+const volatile struct tp_field f_mig_migrated = {};
+const volatile struct tp_field f_mig_reclaimed = {};
+const volatile struct tp_field f_mig_failed = {};
+const volatile struct tp_field f_mig_passes = {};
+/* migrate:mm_migrate_pages (stock) */
+const volatile struct tp_field f_mm_succeeded = {};
+const volatile struct tp_field f_mm_failed = {};
+const volatile struct tp_field f_mm_reason = {};
+
+const volatile unsigned int unit_div = 1000;
+const volatile bool want_records = false;
+const volatile int target_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct mig_info);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mig_info);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mig_key);
+	__type(value, struct mig_hist);
+} hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+__u64 lost = 0;
+__u64 orphans = 0; /* phase events outside any traced allocation */
+
+static struct mig_hist zero_hist;
+
+static __always_inline struct mig_info *current_alloc(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&inflight, &tid);
+}
+
+static __always_inline void hist_add(const char *area, __u32 kind, __u64 v)
+{
+	struct mig_key key = {};
+	struct mig_hist *h;
+
+	__builtin_memcpy(key.area, area, sizeof(key.area));
+	key.kind = kind;
+	h = lookup_or_init(&hists, &key, &zero_hist);
+	if (!h)
+		return;
+	__sync_fetch_and_add(&h->slots[log2_slot(v)], 1);
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum, v);
+}
+
+SEC("tracepoint/cma/cma_alloc_start")
+int tp_alloc_start(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, zero = 0;
+	struct mig_info *s;
+
+	if (target_tgid && (id >> 32) != (__u32)target_tgid)
+		return 0;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	__builtin_memset(s, 0, sizeof(*s));
+	s->ts_ns = bpf_ktime_get_ns();
+	s->pid = tid;
+	s->count = tp_read(ctx, &f_start_count);
+	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+	bpf_map_update_elem(&inflight, &tid, s, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/cma/cma_alloc_finish")
+int tp_alloc_finish(void *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct mig_info *s = current_alloc();
+	struct mig_info *e;
+	int i;
+
+	if (!s)
+		return 0;
+	s->elapsed_ns = bpf_ktime_get_ns() - s->ts_ns;
+	s->ok = tp_read(ctx, &f_fin_page) != 0;
+	/* allocations that never reached alloc_contig_range() cost nothing here */
+	if (s->ranges) {
+		hist_add(s->area, H_PAGES_MIGRATED, s->nr_migrated);
+		for (i = 0; i < NR_PHASES; i++)
+			hist_add(s->area, H_ISOLATE + i,
+				 s->phase_ns[i] / unit_div);
+		hist_add(s->area, H_TOTAL, s->elapsed_ns / unit_div);
+		if (want_records) {
+			e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+			if (e) {
+				bpf_probe_read_kernel(e, sizeof(*e), s);
+				bpf_ringbuf_submit(e, 0);
+			} else {
+				__sync_fetch_and_add(&lost, 1);
+			}
+		}
+	}
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}
+
+/* ---- the series' per-phase events -------------------------------------- */
+
+static __always_inline int on_phase(void *ctx, int ph)
+{
+	struct mig_info *s = current_alloc();
+
+	if (!s) {
+		__sync_fetch_and_add(&orphans, 1);
+		return 0;
+	}
+	if (ph < 0 || ph >= NR_PHASES)
+		return 0;
+	if (ph == PH_ISOLATE)
+		s->ranges++;
+	s->phase_ns[ph] += tp_read(ctx, &f_ph_elapsed[ph]);
+	if (ph == PH_MIGRATE) {
+		s->nr_attempted += tp_read(ctx, &f_mig_attempted);
+		s->nr_migrated += tp_read(ctx, &f_mig_migrated);
+		s->nr_reclaimed += tp_read(ctx, &f_mig_reclaimed);
+		s->nr_failed += tp_read(ctx, &f_mig_failed);
+		s->passes += tp_read(ctx, &f_mig_passes);
+	}
+	return 0;
+}
+
+SEC("tracepoint/cma/cma_range_isolate")
+int tp_range_isolate(void *ctx)
+{
+	return on_phase(ctx, PH_ISOLATE);
+}
+
+SEC("tracepoint/cma/cma_range_drain")
+int tp_range_drain(void *ctx)
+{
+	return on_phase(ctx, PH_DRAIN);
+}
+
+SEC("tracepoint/cma/cma_range_migrate")
+int tp_range_migrate(void *ctx)
+{
+	return on_phase(ctx, PH_MIGRATE);
+}
+
+SEC("tracepoint/cma/cma_range_test")
+int tp_range_test(void *ctx)
+{
+	return on_phase(ctx, PH_TEST);
+}
+
+/* ---- stock 6.1: migrate_pages() results and the phase functions ---------- */
+
+SEC("tracepoint/migrate/mm_migrate_pages")
+int tp_mm_migrate_pages(void *ctx)
+{
+	struct mig_info *s = current_alloc();
+
+	if (!s)
+		return 0;
+	if (tp_read(ctx, &f_mm_reason) !=
+	    bpf_core_enum_value(enum migrate_reason, MR_CONTIG_RANGE))
+		return 0;
+	s->nr_migrated += tp_read(ctx, &f_mm_succeeded);
+	s->nr_failed += tp_read(ctx, &f_mm_failed);
+	s->nr_attempted +=
+		tp_read(ctx, &f_mm_succeeded) + tp_read(ctx, &f_mm_failed);
+	s->passes++;
+	return 0;
+}
+
+static __always_inline void fn_begin(int ph)
+{
+	struct mig_info *s = current_alloc();
+
+	if (!s || ph < 0 || ph >= NR_PHASES)
+		return;
+	if (ph == PH_ISOLATE)
+		s->ranges++;
+	s->phase_start[ph] = bpf_ktime_get_ns();
+}
+
+static __always_inline void fn_end(int ph)
+{
+	struct mig_info *s = current_alloc();
+
+	if (!s || ph < 0 || ph >= NR_PHASES || !s->phase_start[ph])
+		return;
+	s->phase_ns[ph] += bpf_ktime_get_ns() - s->phase_start[ph];
+	s->phase_start[ph] = 0;
+}
+
+SEC("fentry/start_isolate_page_range")
+int BPF_PROG(fentry_isolate)
+{
+	fn_begin(PH_ISOLATE);
+	return 0;
+}
+
+SEC("fexit/start_isolate_page_range")
+int BPF_PROG(fexit_isolate)
+{
+	fn_end(PH_ISOLATE);
+	return 0;
+}
+
+SEC("fentry/drain_all_pages")
+int BPF_PROG(fentry_drain)
+{
+	fn_begin(PH_DRAIN);
+	return 0;
+}
+
+SEC("fexit/drain_all_pages")
+int BPF_PROG(fexit_drain)
+{
+	fn_end(PH_DRAIN);
+	return 0;
+}
+
+SEC("fentry/__alloc_contig_migrate_range")
+int BPF_PROG(fentry_migrate)
+{
+	fn_begin(PH_MIGRATE);
+	return 0;
+}
+
+SEC("fexit/__alloc_contig_migrate_range")
+int BPF_PROG(fexit_migrate)
+{
+	fn_end(PH_MIGRATE);
+	return 0;
+}
+
+SEC("fentry/test_pages_isolated")
+int BPF_PROG(fentry_test)
+{
+	fn_begin(PH_TEST);
+	return 0;
+}
+
+SEC("fexit/test_pages_isolated")
+int BPF_PROG(fexit_test)
+{
+	fn_end(PH_TEST);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cmamigrate: what CMA allocations cost inside alloc_contig_range():
+ * pages migrated per allocation and the time of each phase, as log2
+ * histograms per area, and optionally one record per allocation.
+ */
+#include <argp.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cmamigrate.h"
+#include "cmamigrate.skel.h"
+#include "helpers.h"
+
+static struct env {
+	bool ms;
+	bool records;
+	bool json;
+	bool timestamp;
+	enum cma_path path;
+	int64_t pid;
+	int64_t interval;
+	int64_t times;
+} env = {
+	.path = PATH_NONE,
+	.interval = 99999999,
+	.times = 99999999,
+};
+
+static volatile sig_atomic_t exiting;
+static bool interval_given;
+
+const char *argp_program_version = "cmamigrate 1.0";
+static const char doc[] =
+	"Show what CMA allocations cost inside alloc_contig_range(): pages migrated\n"
+	"per allocation and the time of each phase (isolate, drain, migrate, test).\n"
+	"\n"
+	"USAGE: cmamigrate [-h] [-m] [-r] [-T] [-j] [-p PID] [-P PATH] [--stock]\n"
+	"                  [interval] [count]\n"
+	"\n"
+	"EXAMPLES:\n"
+	"    cmamigrate          # histograms per area, Ctrl-C to end\n"
+	"    cmamigrate -r       # and one line per allocation\n"
+	"    cmamigrate -m 5 3   # millisecond histograms, every 5 s, 3 times\n"
+	"    cmamigrate -j       # one JSON document at the end\n"
+	"    cmamigrate --stock  # ignore the extended events of a patched kernel\n";
+
+enum { OPT_STOCK = 1000 };
+
+static const struct argp_option opts[] = {
+	{ "milliseconds", 'm', NULL, 0,
+	  "Millisecond histograms (default microseconds)", 0 },
+	{ "records", 'r', NULL, 0, "One record per allocation too", 0 },
+	{ "timestamp", 'T', NULL, 0, "Print a timestamp with each summary", 0 },
+	{ "json", 'j', NULL, 0, "Print JSON (one document per interval)", 0 },
+	{ "pid", 'p', "PID", 0, "Trace this process only", 0 },
+	{ "path", 'P', "PATH", 0, "auto, patched or stock (default auto)", 0 },
+	{ "stock", OPT_STOCK, NULL, 0,
+	  "Same as --path stock: hide the series' events", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's warnings", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	static int pos;
+
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 'm':
+		env.ms = true;
+		break;
+	case 'r':
+		env.records = true;
+		break;
+	case 'T':
+		env.timestamp = true;
+		break;
+	case 'j':
+		env.json = true;
+		break;
+	case 'v':
+		verbose = true;
+		break;
+	case 'p':
+		if (parse_s64(arg, 1, INT32_MAX, &env.pid)) {
+			error_line("invalid pid: '%s'", arg);
+			argp_usage(state);
+		}
+		break;
+	case 'P':
+		if (parse_path(arg, &env.path)) {
+			error_line("invalid path: '%s' (auto, patched, stock)",
+				   arg);
+			argp_usage(state);
+		}
+		break;
+	case OPT_STOCK:
+		env.path = PATH_STOCK;
+		break;
+	case ARGP_KEY_ARG:
+		if (pos == 0) {
+			if (parse_s64(arg, 1, 99999999, &env.interval)) {
+				error_line("invalid interval: '%s'", arg);
+				argp_usage(state);
+			}
+			interval_given = true;
+		} else if (pos == 1) {
+			if (parse_s64(arg, 1, 99999999, &env.times)) {
+				error_line("invalid count: '%s'", arg);
+				argp_usage(state);
+			}
+		} else {
+			error_line("unrecognized positional argument: '%s'",
+				   arg);
+			argp_usage(state);
+		}
+		pos++;
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+static void sig_handler(int sig)
+{
+	(void)sig;
+	exiting = 1;
+}
+
+static const char *const phase_names[NR_PHASES] = { "isolate", "drain",
+						    "migrate", "test" };
+static const char *const hist_names[NR_HISTS] = { "pages_migrated", "isolate",
+						  "drain",	    "migrate",
+						  "test",	    "total" };
+/* stock 6.1: the functions that make up alloc_contig_range() */
+static const char *const phase_funcs[NR_PHASES] = {
+	"start_isolate_page_range", "drain_all_pages",
+	"__alloc_contig_migrate_range", "test_pages_isolated"
+};
+static const char *const range_events[NR_PHASES] = { "cma_range_isolate",
+						     "cma_range_drain",
+						     "cma_range_migrate",
+						     "cma_range_test" };
+
+static int configure(struct cmamigrate_bpf *obj)
+{
+	struct cmamigrate_bpf__rodata *ro = obj->rodata;
+	struct bpf_program *fentry[NR_PHASES] = { obj->progs.fentry_isolate,
+						  obj->progs.fentry_drain,
+						  obj->progs.fentry_migrate,
+						  obj->progs.fentry_test };
+	struct bpf_program *fexit[NR_PHASES] = { obj->progs.fexit_isolate,
+						 obj->progs.fexit_drain,
+						 obj->progs.fexit_migrate,
+						 obj->progs.fexit_test };
+	struct bpf_program *tps[NR_PHASES] = { obj->progs.tp_range_isolate,
+					       obj->progs.tp_range_drain,
+					       obj->progs.tp_range_migrate,
+					       obj->progs.tp_range_test };
+	bool avail[PATH_NONE], patched = true, has_mm;
+	const char *why[PATH_NONE];
+	int i;
+
+	for (i = 0; i < NR_PHASES; i++)
+		patched = patched &&
+			  !tp_field("cma", range_events[i], "elapsed_ns",
+				    &ro->f_ph_elapsed[i]);
+	avail[PATH_PATCHED] = patched;
+	why[PATH_PATCHED] =
+		"no cma:cma_range_{isolate,drain,migrate,test} events (a kernel without the cmakit series)";
+	avail[PATH_STOCK] = tp_exists("cma", "cma_alloc_start") &&
+			    tp_exists("cma", "cma_alloc_finish");
+	why[PATH_STOCK] =
+		"no cma:cma_alloc_start/cma_alloc_finish trace events";
+	avail[PATH_FENTRY] = avail[PATH_KPROBE] = false;
+	why[PATH_FENTRY] = why[PATH_KPROBE] =
+		"cmamigrate needs the cma:* events to tell allocations apart";
+	env.path = choose_path(env.path, avail, why);
+	if (env.path == PATH_NONE)
+		return -ENOENT;
+
+	tp_field("cma", "cma_alloc_start", "name", &ro->f_start_name);
+	tp_field("cma", "cma_alloc_start", "count", &ro->f_start_count);
+	tp_field("cma", "cma_alloc_finish", "page", &ro->f_fin_page);
+	for (i = 0; i < NR_PHASES; i++) {
+		bpf_program__set_autoload(tps[i], env.path == PATH_PATCHED);
+		if (env.path == PATH_PATCHED) {
+			bpf_program__set_autoload(fentry[i], false);
+			bpf_program__set_autoload(fexit[i], false);
+			continue;
+		}
+		memset(&ro->f_ph_elapsed[i], 0, sizeof(ro->f_ph_elapsed[i]));
+		/* stock: time the function itself where fentry can reach it */
+		if (kfunc_traceable(phase_funcs[i])) {
+			bpf_program__set_autoload(fentry[i], true);
+			bpf_program__set_autoload(fexit[i], true);
+		} else {
+			bpf_program__set_autoload(fentry[i], false);
+			bpf_program__set_autoload(fexit[i], false);
+			note_unavailable(
+				"%s phase time: %s not traceable by fentry",
+				phase_names[i], phase_funcs[i]);
+		}
+	}
+	if (env.path == PATH_PATCHED) {
+		tp_field("cma", "cma_range_migrate", "nr_attempted",
+			 &ro->f_mig_attempted);
+		tp_field("cma", "cma_range_migrate", "nr_migrated",
+			 &ro->f_mig_migrated);
+		tp_field("cma", "cma_range_migrate", "nr_reclaimed",
+			 &ro->f_mig_reclaimed);
+		tp_field("cma", "cma_range_migrate", "nr_failed",
+			 &ro->f_mig_failed);
+		tp_field("cma", "cma_range_migrate", "passes",
+			 &ro->f_mig_passes);
+		has_mm = false;
+	} else {
+		has_mm = !tp_field("migrate", "mm_migrate_pages", "succeeded",
+				   &ro->f_mm_succeeded) &&
+			 !tp_field("migrate", "mm_migrate_pages", "failed",
+				   &ro->f_mm_failed) &&
+			 !tp_field("migrate", "mm_migrate_pages", "reason",
+				   &ro->f_mm_reason);
+		if (!has_mm)
+			note_unavailable(
+				"pages migrated: no migrate:mm_migrate_pages event");
+		else
+			note_unavailable(
+				"pages reclaimed: only the series' cma_range_migrate counts them");
+	}
+	bpf_program__set_autoload(obj->progs.tp_mm_migrate_pages, has_mm);
+	ro->unit_div = env.ms ? 1000000 : 1000;
+	ro->want_records = env.records;
+	ro->target_tgid = env.pid;
+	return 0;
+}
+
+/* per-allocation records kept until the next JSON document */
+static struct mig_info *recs;
+static size_t nr_recs, cap_recs;
+
+static void print_record_text(const struct mig_info *r)
+{
+	double div = env.ms ? 1e6 : 1e3;
+	int i;
+
+	printf("%-16s %-7u %-12s %-7llu %-4s migrated %-6llu failed %-5llu passes %-3u",
+	       r->comm, r->pid, r->area, r->count, r->ok ? "ok" : "fail",
+	       r->nr_migrated, r->nr_failed, r->passes);
+	for (i = 0; i < NR_PHASES; i++)
+		printf(" %s %.1f", phase_names[i], r->phase_ns[i] / div);
+	printf(" total %.1f %s\n", r->elapsed_ns / div, env.ms ? "ms" : "us");
+}
+
+static int handle_event(void *ctx, void *data, size_t len)
+{
+	const struct mig_info *r = data;
+	struct mig_info *n;
+
+	(void)ctx;
+	if (len < sizeof(*r))
+		return 0;
+	if (!env.json) {
+		print_record_text(r);
+		return 0;
+	}
+	if (nr_recs == cap_recs) {
+		cap_recs = cap_recs ? cap_recs * 2 : 64;
+		n = realloc(recs, cap_recs * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		recs = n;
+	}
+	recs[nr_recs++] = *r;
+	return 0;
+}
+
+struct row {
+	struct mig_key key;
+	struct mig_hist h;
+};
+
+static int row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+	int c = strcmp(x->key.area, y->key.area);
+
+	return c ? c : (int)x->key.kind - (int)y->key.kind;
+}
+
+static int collect(int fd, struct row **out)
+{
+	struct mig_key key, next, *prev = NULL;
+	struct row *rows = NULL, *r;
+	int n = 0, cap = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			r = realloc(rows, cap * sizeof(*rows));
+			if (!r) {
+				free(rows);
+				return -ENOMEM;
+			}
+			rows = r;
+		}
+		if (bpf_map_lookup_elem(fd, &key, &rows[n].h))
+			continue;
+		rows[n++].key = key;
+	}
+	while (!bpf_map_get_next_key(fd, NULL, &next))
+		if (bpf_map_delete_elem(fd, &next))
+			break;
+	if (n)
+		qsort(rows, n, sizeof(*rows), row_cmp);
+	*out = rows;
+	return n;
+}
+
+static void print_text(const struct row *rows, int n,
+		       unsigned long long orphans)
+{
+	const char *unit = env.ms ? "msecs" : "usecs";
+	char tbuf[32];
+	time_t t;
+	int i;
+
+	if (env.timestamp) {
+		t = time(NULL);
+		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t));
+		printf("%-8s\n", tbuf);
+	}
+	if (!n)
+		printf("no CMA allocations reached alloc_contig_range()\n");
+	for (i = 0; i < n; i++) {
+		const struct row *r = &rows[i];
+
+		if (r->key.kind == H_PAGES_MIGRATED)
+			printf("\narea = %s  allocations = %llu  pages migrated = %llu\n",
+			       r->key.area, r->h.count, r->h.sum);
+		if (r->key.kind >= NR_HISTS)
+			continue;
+		printf("\n%s %s per allocation (total %llu)\n",
+		       hist_names[r->key.kind],
+		       r->key.kind == H_PAGES_MIGRATED ? "pages" : unit,
+		       r->h.sum);
+		print_log2_hist(stdout, r->h.slots, MAX_SLOTS,
+				r->key.kind == H_PAGES_MIGRATED ? "pages" :
+								  unit);
+	}
+	if (orphans)
+		printf("\nphase events outside traced allocations: %llu\n",
+		       orphans);
+	fflush(stdout);
+}
+
+static void print_json(const struct row *rows, int n,
+		       unsigned long long orphans, unsigned long long lost)
+{
+	size_t k;
+	int i, j;
+
+	printf("{\"tool\":\"cmamigrate\",\"path\":\"%s\",\"unit\":\"%s\",\"interval_s\":",
+	       path_name(env.path), env.ms ? "ms" : "us");
+	if (interval_given)
+		printf("%lld", (long long)env.interval);
+	else
+		printf("null");
+	printf(",\"unavailable\":");
+	json_unavailable(stdout);
+	printf(",\"areas\":[");
+	for (i = 0; i < n; i = j) {
+		printf("%s{\"area\":", i ? "," : "");
+		json_write_string(stdout, rows[i].key.area);
+		printf(",\"allocations\":%llu,\"histograms\":{",
+		       rows[i].h.count);
+		for (j = i;
+		     j < n && !strcmp(rows[j].key.area, rows[i].key.area);
+		     j++) {
+			if (rows[j].key.kind >= NR_HISTS)
+				continue;
+			printf("%s\"%s\":{\"count\":%llu,\"sum\":%llu,\"slots\":",
+			       j > i ? "," : "", hist_names[rows[j].key.kind],
+			       rows[j].h.count, rows[j].h.sum);
+			json_log2_hist(stdout, rows[j].h.slots, MAX_SLOTS);
+			printf("}");
+		}
+		printf("}}");
+	}
+	printf("],\"orphan_phase_events\":%llu,\"lost\":%llu", orphans, lost);
+	if (env.records) {
+		printf(",\"records\":[");
+		for (k = 0; k < nr_recs; k++) {
+			const struct mig_info *r = &recs[k];
+
+			printf("%s\n{\"comm\":", k ? "," : "");
+			json_write_string(stdout, r->comm);
+			printf(",\"pid\":%u,\"area\":", r->pid);
+			json_write_string(stdout, r->area);
+			printf(",\"pages\":%llu,\"ok\":%s,\"ranges\":%u,\"nr_attempted\":%llu,\"nr_migrated\":%llu,\"nr_reclaimed\":%llu,\"nr_failed\":%llu,\"passes\":%u,\"elapsed_ns\":%llu",
+			       r->count, r->ok ? "true" : "false", r->ranges,
+			       r->nr_attempted, r->nr_migrated, r->nr_reclaimed,
+			       r->nr_failed, r->passes, r->elapsed_ns);
+			for (i = 0; i < NR_PHASES; i++)
+				printf(",\"%s_ns\":%llu", phase_names[i],
+				       r->phase_ns[i]);
+			printf("}");
+		}
+		printf("]");
+		nr_recs = 0;
+	}
+	printf("}\n");
+	fflush(stdout);
+}
+
+static int report(struct cmamigrate_bpf *obj, struct ring_buffer *rb)
+{
+	unsigned long long orphans = obj->bss->orphans;
+	struct row *rows = NULL;
+	int n;
+
+	if (rb)
+		ring_buffer__consume(rb);
+	n = collect(bpf_map__fd(obj->maps.hists), &rows);
+	if (n < 0)
+		return n;
+	if (env.json)
+		print_json(rows, n, orphans, obj->bss->lost);
+	else
+		print_text(rows, n, orphans);
+	obj->bss->orphans = 0;
+	free(rows);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct argp argp = {
+		.options = opts,
+		.parser = parse_arg,
+		.doc = doc,
+	};
+	struct cmamigrate_bpf *obj = NULL;
+	struct ring_buffer *rb = NULL;
+	time_t next;
+	int err;
+
+	prog_name = "cmamigrate";
+	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
+	if (err)
+		return 1;
+	libbpf_set_print(libbpf_print_fn);
+	if (check_environment())
+		return 1;
+
+	obj = cmamigrate_bpf__open();
+	if (!obj) {
+		error_line("failed to open BPF object: %s", strerror(errno));
+		return 1;
+	}
+	err = configure(obj);
+	if (err)
+		goto cleanup;
+	err = cmamigrate_bpf__load(obj);
+	if (err) {
+		error_line("failed to load BPF programs: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (env.records) {
+		rb = ring_buffer__new(bpf_map__fd(obj->maps.events),
+				      handle_event, NULL, NULL);
+		if (!rb) {
+			err = -errno;
+			error_line("failed to create ring buffer: %s",
+				   strerror(errno));
+			goto cleanup;
+		}
+	}
+	err = cmamigrate_bpf__attach(obj);
+	if (err) {
+		error_line("failed to attach BPF programs: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (signal(SIGINT, sig_handler) == SIG_ERR ||
+	    signal(SIGTERM, sig_handler) == SIG_ERR) {
+		error_line("cannot set signal handler: %s", strerror(errno));
+		err = 1;
+		goto cleanup;
+	}
+	fprintf(stderr,
+		"cmamigrate: tracing alloc_contig_range() of CMA allocations on the %s path%s\n",
+		path_name(env.path), interval_given ? "" : "; Ctrl-C to end");
+	signal_ready();
+
+	next = time(NULL) + env.interval;
+	while (!exiting) {
+		if (rb) {
+			err = ring_buffer__poll(rb, 100);
+			if (err == -EINTR)
+				break;
+			if (err < 0) {
+				error_line("error polling ring buffer: %s",
+					   strerror(-err));
+				goto cleanup;
+			}
+		} else {
+			usleep(100000);
+		}
+		if (time(NULL) < next)
+			continue;
+		next += env.interval;
+		err = report(obj, rb);
+		if (err || --env.times <= 0)
+			goto cleanup;
+	}
+	err = report(obj, rb);
+cleanup:
+	ring_buffer__free(rb);
+	cmamigrate_bpf__destroy(obj);
+	free(recs);
+	return err != 0;
+}

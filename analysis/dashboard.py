@@ -1,0 +1,177 @@
+# SPDX-License-Identifier: GPL-2.0
+"""`dashboard STORE_DIR OUT_DIR`: a static trend site over many runs.
+
+STORE_DIR holds run directories (at most two levels down, e.g.
+``store/<run-id>/`` or ``store/<scenario>/<run-id>/``). Runs are grouped by
+scenario; within a scenario, by kernel hash in the order the kernels were
+first seen. Each kernel's runs are compared with the previous kernel's runs
+exactly as `compare` does; a kernel whose verdict is FAIL is marked as a
+regression on the trend plots and in the tables. Every run links to its
+report (the run's own report.html, or one rendered into OUT_DIR/runs/).
+
+OUT_DIR/index.html lists the scenarios; OUT_DIR/<scenario>.html has the trend
+plots; OUT_DIR/dashboard.json holds the same data for machines.
+"""
+
+import json
+import os
+import re
+import shutil
+
+import numpy as np
+
+from . import htmlpage as H
+from .compare import clean_json, compare_runs
+from .errors import InputError
+from .load import has_results, load_run
+from .report import write_report
+from .summary import fmt_ns, run_metrics
+
+TREND_METRICS = ("latency_p50", "latency_p99", "success_rate")
+
+
+def _run_dirs(store):
+    if not os.path.isdir(store):
+        raise InputError(store, "no such directory" if not os.path.exists(store) else "not a directory")
+    out = []
+    for name in sorted(os.listdir(store)):
+        p = os.path.join(store, name)
+        if not os.path.isdir(p):
+            continue
+        if has_results(p):
+            out.append(p)
+            continue
+        for sub in sorted(os.listdir(p)):
+            q = os.path.join(p, sub)
+            if os.path.isdir(q) and has_results(q):
+                out.append(q)
+    return out
+
+
+def _slug(s):
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s) or "_"
+
+
+def _trend_plot(scenario, runs, metrics, kernels, verdicts):
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(TREND_METRICS), 1, figsize=(12, 2.6 * len(TREND_METRICS)), sharex=True,
+                             squeeze=False)
+    x = np.arange(len(runs))
+    colors = plt.get_cmap("tab10").colors
+    kidx = {k: i for i, k in enumerate(kernels)}
+    for ax, name in zip(axes[:, 0], TREND_METRICS):
+        y = np.array([m.get(name, np.nan) for m in metrics])
+        if name.startswith("latency"):
+            y = y / 1e3
+        col = [colors[kidx[r.kernel_hash] % len(colors)] for r in runs]
+        ax.plot(x, y, color="#999999", linewidth=0.8, zorder=1)
+        ax.scatter(x, y, c=col, s=28, zorder=2)
+        bad = np.array([verdicts.get(r.kernel_hash, {}).get("status") == "FAIL"
+                        and name in verdicts[r.kernel_hash]["regressions"] for r in runs])
+        if bad.any():
+            ax.scatter(x[bad], y[bad], s=140, facecolors="none", edgecolors="red", linewidths=2,
+                       zorder=3, label="regression vs the previous kernel")
+            ax.legend(fontsize=8, loc="upper left")
+        ax.set_ylabel({"latency_p50": "p50 (us)", "latency_p99": "p99 (us)",
+                       "success_rate": "success"}.get(name, name))
+        if name.startswith("latency") and np.nanmin(y) > 0:
+            ax.set_yscale("log")
+        ax.grid(True, which="both", alpha=0.3)
+    # kernel boundaries and labels
+    for ax in axes[:, 0]:
+        for i in range(1, len(runs)):
+            if runs[i].kernel_hash != runs[i - 1].kernel_hash:
+                ax.axvline(i - 0.5, color="#bbbbbb", linestyle="--", linewidth=0.8)
+    axes[-1, 0].set_xticks(x)
+    axes[-1, 0].set_xticklabels([r.kernel_hash[:8] for r in runs], rotation=60, fontsize=7)
+    axes[-1, 0].set_xlabel("runs in time order (kernel hash)")
+    axes[0, 0].set_title(f"{scenario}: trends per run, colour = kernel")
+    fig.tight_layout()
+    return H.fig_uri(fig)
+
+
+def build_dashboard(store, out, threshold=0.10, alpha=0.05, reports=True, min_runs=3):
+    dirs = _run_dirs(store)
+    if not dirs:
+        raise InputError(store, "no run directories here")
+    os.makedirs(out, exist_ok=True)
+    runs = [load_run(d) for d in dirs]
+    by_scen = {}
+    for r in runs:
+        by_scen.setdefault(r.scenario, []).append(r)
+    data = {"schema": "cmakit.dashboard/1.0", "threshold": threshold, "alpha": alpha, "scenarios": {}}
+    index_rows = []
+    for scen in sorted(by_scen):
+        rs = sorted(by_scen[scen], key=lambda r: (r.started, r.run_id))
+        kernels = []
+        for r in rs:
+            if r.kernel_hash not in kernels:
+                kernels.append(r.kernel_hash)
+        groups = {k: [r for r in rs if r.kernel_hash == k] for k in kernels}
+        verdicts = {}
+        for prev, cur in zip(kernels, kernels[1:]):
+            v = compare_runs(groups[prev], groups[cur], threshold, alpha, min_runs)
+            verdicts[cur] = {"status": v["status"], "against": prev, "regressions": v["regressions"],
+                             "problems": v["problems"]}
+        metrics = [run_metrics(r) for r in rs]
+        links = []
+        for r in rs:
+            own = os.path.join(r.path, "report.html")
+            dest = os.path.join(out, "runs", _slug(r.run_id) + ".html")
+            if os.path.isfile(own):
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                shutil.copyfile(own, dest)
+                links.append(os.path.relpath(dest, out))
+            elif reports:
+                write_report(r, dest)
+                links.append(os.path.relpath(dest, out))
+            else:
+                links.append(None)
+        uri = _trend_plot(scen, rs, metrics, kernels, verdicts)
+        krows = []
+        for k in kernels:
+            v = verdicts.get(k)
+            st = v["status"] if v else "DONE"
+            note = ""
+            if v:
+                note = (f"vs {v['against'][:12]}: " + (", ".join(v["regressions"]) or "no regression")
+                        + ("; " + "; ".join(v["problems"]) if v["problems"] else ""))
+            else:
+                note = "first kernel: the baseline"
+            krows.append((st, [k, len(groups[k]), st, note]))
+        rrows = []
+        for r, m, link in zip(rs, metrics, links):
+            st = verdicts.get(r.kernel_hash, {}).get("status", "DONE")
+            cell = ("raw", f'<a href="{H.esc(link)}">{H.esc(r.run_id)}</a>') if link else r.run_id
+            rrows.append((st if st == "FAIL" else "", [cell, r.kernel_hash, int(m.get("allocations", 0)),
+                                                       fmt_ns(m.get("latency_p50")), fmt_ns(m.get("latency_p99")),
+                                                       "-" if "success_rate" not in m else f"{100 * m['success_rate']:.2f}%"]))
+        body = [f"<h1>Scenario {H.esc(scen)}</h1>", '<p><a href="index.html">all scenarios</a></p>',
+                H.img(uri, f"{scen} trends"), "<h2>Kernels</h2>",
+                H.table(["kernel", "runs", "status", "verdict"], krows, left=1),
+                "<h2>Runs</h2>",
+                H.table(["run (report)", "kernel", "allocations", "p50", "p99", "success"], rrows, left=2)]
+        page = f"{_slug(scen)}.html"
+        with open(os.path.join(out, page), "w") as f:
+            f.write(H.page(f"cmakit dashboard: {scen}", "\n".join(body)))
+        worst = "FAIL" if any(v["status"] == "FAIL" for v in verdicts.values()) else "PASS"
+        last = verdicts.get(kernels[-1], {}).get("status", "DONE")
+        index_rows.append((last if last in ("FAIL", "ERROR") else "",
+                           [("raw", f'<a href="{H.esc(page)}">{H.esc(scen)}</a>'), len(rs), len(kernels),
+                            last, worst]))
+        data["scenarios"][scen] = {
+            "page": page, "kernels": kernels, "verdicts": verdicts,
+            "runs": [{"run": r.run_id, "kernel": r.kernel_hash, "started": r.started, "report": link,
+                      "metrics": m} for r, m, link in zip(rs, metrics, links)]}
+    body = ["<h1>cmakit dashboard</h1>",
+            f'<p class="note">{len(runs)} runs from {H.esc(os.path.basename(os.path.normpath(store)))}; '
+            f"a kernel is compared with the kernel before it (threshold {100 * threshold:.0f}%, "
+            f"alpha {alpha}).</p>",
+            H.table(["scenario", "runs", "kernels", "newest kernel", "any regression"], index_rows, left=1)]
+    index = os.path.join(out, "index.html")
+    with open(index, "w") as f:
+        f.write(H.page("cmakit dashboard", "\n".join(body)))
+    with open(os.path.join(out, "dashboard.json"), "w") as f:
+        json.dump(clean_json(data), f, indent=1, allow_nan=False)
+        f.write("\n")
+    return index

@@ -14,7 +14,9 @@
 
 #define CMT_SCHEMA "cmakit.cmatrace/1.0"
 #define CMT_NAME_MAX 64
+#ifndef CMT_MAX_OPEN /* the fuzzer builds with a small pool */
 #define CMT_MAX_OPEN 4096
+#endif
 #define CMT_KEEP_PFNS 8
 #define CMT_KEEP_BUSY 8
 

@@ -11,7 +11,9 @@
 
 #include "cmt.h"
 
+#ifndef BUF_SIZE
 #define BUF_SIZE (256 * 1024)
+#endif
 #define BUF_HIGH (BUF_SIZE - 8192) /* one record always fits above this */
 #define SUB_BITS 6
 #define SUB (1 << SUB_BITS)

@@ -1,6 +1,336 @@
 // SPDX-License-Identifier: GPL-2.0
-/* placeholder */
-int main(void)
+/*
+ * Unit tests of cmabench without a kernel: argument parsing, scenario files,
+ * statistics, the JSON writer and the result document. TAP on stdout.
+ * With an argument, also writes a sample result.json there for the schema
+ * checks of ci/tests/host/cmabench.sh.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmabench.h"
+#include "json.h"
+#include "stats.h"
+#include "util.h"
+
+volatile sig_atomic_t cb_stop;
+static int n, failed;
+
+static void ok(int cond, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void ok(int cond, const char *fmt, ...)
 {
-	return 0;
+	va_list ap;
+
+	printf("%sok %d - ", cond ? "" : "not ", ++n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	failed += !cond;
+}
+
+void cb_err(struct cb_run *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->error, sizeof(r->error), fmt, ap);
+	va_end(ap);
+}
+
+/* Parse a command line given as one string; returns the exit code. */
+static int parse(struct cb_config *c, const char *line, enum cb_action *act)
+{
+	char buf[1024], *argv[64], *save = NULL, *t;
+	int argc = 0, saved, rc;
+
+	snprintf(buf, sizeof(buf), "cmabench %s", line);
+	for (t = strtok_r(buf, " ", &save); t && argc < 63;
+	     t = strtok_r(NULL, " ", &save))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	/* usage errors go to stderr: keep the TAP stream clean */
+	fflush(stderr);
+	saved = dup(2);
+	if (!freopen("/dev/null", "w", stderr))
+		return -1;
+	rc = cb_parse_args(c, argc, argv, act);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	return rc;
+}
+
+static void test_parsing(void)
+{
+	struct cb_config c;
+	enum cb_action act;
+	uint64_t v;
+
+	ok(!parse_size("4M", 4096, &v) && v == 4 << 20, "parse_size 4M");
+	ok(!parse_size("3", 4096, &v) && v == 3 * 4096,
+	   "parse_size plain number is in units");
+	ok(parse_size("4097", 1, &v) == 0 && parse_size("1K", 4096, &v) != 0,
+	   "parse_size rejects partial pages");
+	ok(parse_size("12Q", 4096, &v) != 0 &&
+		   parse_size("-1", 4096, &v) != 0 &&
+		   parse_size("", 4096, &v) != 0,
+	   "parse_size rejects junk, negatives and empty");
+	ok(parse_u64("18446744073709551616", 0, UINT64_MAX, &v) != 0,
+	   "parse_u64 rejects overflow");
+	ok(parse_u64(" 5", 0, 10, &v) != 0 && parse_u64("5x", 0, 10, &v) != 0,
+	   "parse_u64 is strict");
+
+	ok(parse(&c, "--sizes 1,1024,4M --count 3", &act) == 0 &&
+		   c.nsizes == 3 && c.sizes[2] == 1024 && c.count == 3 &&
+		   act == ACT_RUN,
+	   "--sizes takes pages and byte sizes");
+	ok(parse(&c, "--sizes 0", &act) == 2, "--sizes 0 is a usage error");
+	ok(parse(&c, "--sizes 1,,", &act) == 0 && c.nsizes == 1,
+	   "--sizes ignores empty items");
+	ok(parse(&c, "--threads 0", &act) == 2 &&
+		   parse(&c, "--threads 65", &act) == 2,
+	   "--threads range");
+	ok(parse(&c, "--occupancy 50:2", &act) == 0 && c.occ_target == 0.5 &&
+		   c.occ_tol == 0.02,
+	   "--occupancy PCT:TOL");
+	ok(parse(&c, "--occupancy 97", &act) == 2,
+	   "--occupancy refuses targets leaving no free page");
+	ok(parse(&c, "--occupancy 50x", &act) == 2, "--occupancy rejects junk");
+	ok(parse(&c, "--inject migrate:20:5", &act) == 0 && c.inject &&
+		   !strcmp(c.inject_stage, "migrate") && c.inject_prob == 20 &&
+		   c.inject_times == 5,
+	   "--inject STAGE:PROB:TIMES");
+	ok(parse(&c, "--inject migrate:0", &act) == 2 &&
+		   parse(&c, "--inject migrate:101", &act) == 2 &&
+		   parse(&c, "--inject bogus:5", &act) == 2 &&
+		   parse(&c, "--inject alloc:5:0", &act) == 2 &&
+		   parse(&c, "--inject alloc:5x", &act) == 2,
+	   "--inject validates stage, probability and times");
+	ok(parse(&c, "--pressure anon:64M,churn:2,pin:100", &act) == 0 &&
+		   c.npressure == 3 && c.pressure[0].amount == 64 << 20 &&
+		   c.pressure[1].amount == 2,
+	   "--pressure list");
+	ok(parse(&c, "--pressure dirty:64M", &act) == 2,
+	   "--pressure dirty needs --scratch");
+	ok(parse(&c, "--pressure foo:1", &act) == 2 &&
+		   parse(&c, "--pressure anon", &act) == 2,
+	   "--pressure rejects unknown kinds and missing amounts");
+	ok(parse(&c, "--release random --window 4", &act) == 0 &&
+		   c.release == REL_RANDOM && c.window == 4,
+	   "--release and --window");
+	ok(parse(&c, "--size-dist log2:1:8192", &act) == 0 &&
+		   c.dist == DIST_LOG2 && c.dist_max == 8192,
+	   "--size-dist");
+	ok(parse(&c, "--size-dist log2:9:8", &act) == 2,
+	   "--size-dist MIN > MAX is an error");
+	ok(parse(&c, "--count 0", &act) == 2 &&
+		   parse(&c, "--count 0 --duration 2", &act) == 0,
+	   "--count 0 needs --duration");
+	ok(parse(&c, "--backend nope", &act) == 2,
+	   "--backend rejects unknown names");
+	ok(parse(&c, "extra", &act) == 2, "stray arguments are errors");
+	ok(parse(&c, "--count", &act) == 2, "a missing value is an error");
+	ok(parse(&c, "--list", &act) == 0 && act == ACT_LIST, "--list");
+}
+
+static void test_scenarios(void)
+{
+	struct cb_config c;
+	enum cb_action act;
+	unsigned int i;
+	char path[] = "/tmp/cmabench-unit-XXXXXX";
+	FILE *f;
+	int fd, bad = 0;
+
+	ok(cb_nscenarios >= 6, "%u built-in scenarios", cb_nscenarios);
+	for (i = 0; i < cb_nscenarios; i++) {
+		char line[128];
+
+		snprintf(line, sizeof(line), "--scenario %s --scratch /tmp",
+			 cb_scenarios[i].name);
+		if (parse(&c, line, &act) || !c.description[0]) {
+			bad++;
+			printf("# scenario %s does not parse or lacks a description\n",
+			       cb_scenarios[i].name);
+		}
+	}
+	ok(!bad, "every built-in scenario parses and has a description");
+	{
+		static const char *const need[] = {
+			"smoke",	 "gcma-table",	   "pinned",
+			"fragmentation", "mixed-pressure", "faults"
+		};
+
+		bad = 0;
+		for (i = 0; i < 6; i++) {
+			char line[64];
+
+			snprintf(line, sizeof(line), "--scenario %s", need[i]);
+			bad += parse(&c, line, &act) != 0;
+		}
+		ok(!bad,
+		   "smoke, gcma-table, pinned, fragmentation, mixed-pressure and faults exist");
+	}
+	ok(parse(&c, "--scenario gcma-table", &act) == 0 && c.nsizes == 4 &&
+		   c.sizes[3] == 32000 && c.count == 32,
+	   "gcma-table: 1, 1024, 4096, 32000 pages x 32");
+	ok(parse(&c, "--count 2 --scenario gcma-table", &act) == 0 &&
+		   c.count == 2,
+	   "command-line options override the scenario wherever they stand");
+	ok(parse(&c, "--scenario nosuch", &act) == 2,
+	   "unknown scenario is a usage error");
+
+	fd = mkstemp(path);
+	f = fdopen(fd, "w");
+	fputs("# comment\ndescription = from a file\n  sizes = 8,16   # trailing comment\n\nrelease=fifo\n",
+	      f);
+	fclose(f);
+	{
+		char line[128];
+
+		snprintf(line, sizeof(line), "--scenario %s", path);
+		ok(parse(&c, line, &act) == 0 && c.nsizes == 2 &&
+			   c.sizes[1] == 16 && c.release == REL_FIFO &&
+			   !strcmp(c.description, "from a file") &&
+			   !strcmp(c.scenario_src, path),
+		   "scenario file: comments, spaces, key=value");
+		f = fopen(path, "w");
+		fputs("sizes = 8\nbogus = 1\n", f);
+		fclose(f);
+		ok(parse(&c, line, &act) == 2,
+		   "scenario file: unknown key is an error");
+		f = fopen(path, "w");
+		fputs("out = /tmp/x\n", f);
+		fclose(f);
+		ok(parse(&c, line, &act) == 2,
+		   "scenario file: cannot set the output directory");
+	}
+	unlink(path);
+}
+
+static void test_stats(void)
+{
+	uint64_t v[100], w[3] = { 30, 10, 20 };
+	struct stats s;
+	int i;
+
+	for (i = 0; i < 100; i++)
+		v[i] = 100 - i;
+	stats_compute(v, 100, &s);
+	ok(s.min == 1 && s.max == 100 && s.p50 == 50 && s.p90 == 90 &&
+		   s.p99 == 99 && s.mean == 50.5,
+	   "stats: 1..100 nearest-rank percentiles");
+	stats_compute(w, 3, &s);
+	ok(s.p50 == 20 && s.p99 == 30 && s.min == 10, "stats: three values");
+	stats_compute(w, 0, &s);
+	ok(s.n == 0 && s.max == 0, "stats: empty sample");
+	w[0] = 7;
+	stats_compute(w, 1, &s);
+	ok(s.p50 == 7 && s.p99 == 7 && s.mean == 7, "stats: one value");
+}
+
+static void test_json(void)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json j;
+	int rc;
+
+	json_init(&j, f, 0);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "s", "a\"b\\c\n\x01");
+	json_arr_begin(&j, "a");
+	json_u64(&j, NULL, 1);
+	json_s64(&j, NULL, -2);
+	json_null(&j, NULL);
+	json_bool(&j, NULL, true);
+	json_double(&j, NULL, 0.0 / 0.0);
+	json_arr_end(&j);
+	json_obj_begin(&j, "e");
+	json_obj_end(&j);
+	json_obj_end(&j);
+	rc = json_finish(&j);
+	fclose(f);
+	ok(rc == 0 &&
+		   !strcmp(buf,
+			   "{\"s\": \"a\\\"b\\\\c\\n\\u0001\", \"a\": [1, -2, null, true, null], \"e\": {}}\n"),
+	   "json: escaping, separators, null for non-finite");
+	if (rc ||
+	    strcmp(buf,
+		   "{\"s\": \"a\\\"b\\\\c\\n\\u0001\", \"a\": [1, -2, null, true, null], \"e\": {}}\n"))
+		printf("# got: %s", buf);
+	free(buf);
+}
+
+/* A run with known records, written as result.json to @dir. */
+static int sample_doc(const char *dir)
+{
+	static struct cb_run r;
+	static char *argv[] = { "cmabench", "--scenario", "smoke" };
+	static const uint64_t pages[] = { 1, 1024, 1024, 4096 };
+	enum cb_action act;
+	int i;
+
+	if (cb_parse_args(&r.cfg, 3, argv, &act))
+		return -1;
+	snprintf(r.cfg.out, sizeof(r.cfg.out), "%s", dir);
+	r.argc = 3;
+	r.argv = argv;
+	r.status = "DONE";
+	snprintf(r.run_id, sizeof(r.run_id), "20250101T000000Z-smoke-debugfs");
+	snprintf(r.started, sizeof(r.started), "2025-01-01T00:00:00Z");
+	snprintf(r.finished, sizeof(r.finished), "2025-01-01T00:00:01Z");
+	snprintf(r.release, sizeof(r.release), "6.1.192-cmakit-0123456789ab");
+	snprintf(r.series_hash, sizeof(r.series_hash), "0123456789ab");
+	snprintf(r.cfg.area, sizeof(r.cfg.area), "reserved");
+	r.backend = BK_DEBUGFS;
+	r.nareas = 1;
+	snprintf(r.areas[0].name, sizeof(r.areas[0].name), "reserved");
+	r.areas[0].base_pfn = 524288;
+	r.areas[0].pages = 65536;
+	r.page_size = 4096;
+	r.cpus = 2;
+	r.injected_before = r.injected_after = -1;
+	r.rec = calloc(4, sizeof(*r.rec));
+	r.nrec = 4;
+	for (i = 0; i < 4; i++) {
+		struct cb_record *x = &r.rec[i];
+
+		x->seq = x->round = i;
+		x->pages = pages[i];
+		x->ok = i != 3;
+		x->err = i == 3 ? EBUSY : 0;
+		x->user_ns = 1000 * (i + 1);
+		x->kernel_ns = x->retries = x->pfn = -1;
+		x->release_ns = x->ok ? 500 : -1;
+		x->injected = -1;
+		x->has_occ = true;
+		x->occ_used = 0.5;
+		x->mix.pages = 65536;
+		x->mix.free = 32768;
+		x->mix.anon = 32768;
+	}
+	return cb_write_results(&r);
+}
+
+int main(int argc, char **argv)
+{
+	test_parsing();
+	test_scenarios();
+	test_stats();
+	test_json();
+	if (argc > 1)
+		ok(sample_doc(argv[1]) == 0,
+		   "a sample result.json is written to %s", argv[1]);
+	printf("1..%d\n", n);
+	return failed ? 1 : 0;
 }

@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Board tests of tools/cmabench: on every backend the board offers, the
+# allocations and failures cmabench records equal the kernel's own counter
+# deltas (vmstat cma_alloc_success/fail, sysfs alloc_pages_success/fail)
+# read here independently; occupancy is held at its target; SIGINT mid-run
+# leaves nothing allocated, pinned or injected; on the patched kernel the
+# pinned scenario fails with -EBUSY and --inject restores every knob.
+# vm-args: --cma 256M --mem 1G
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+. "$ROOT/ci/tests/tap.sh"
+. "$ROOT/ci/tests/board/lib.sh"
+BIN=$ROOT/tools/cmabench/cmabench
+W=$(mktemp -d /tmp/cmabench-test.XXXXXX)
+area=$(cma_default_area)
+pages=$(cat "$CMA_DEBUGFS/$area/count")
+
+vmstat() { awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat; }
+sysfs() { cat "$CMA_SYSFS/$area/$1"; }
+snap() { echo "$(vmstat cma_alloc_success) $(vmstat cma_alloc_fail) $(sysfs alloc_pages_success) $(sysfs alloc_pages_fail)"; }
+
+if [ ! -x "$BIN" ]; then
+	t_fail "cmabench is built" "$BIN missing (make tools)"
+	t_done
+	exit
+fi
+
+# 1. exact accounting on each backend ------------------------------------------
+# 1, 1024 and 4096 pages succeed; a request larger than the area fails.
+too_big=$((pages + 4096))
+for be in debugfs dma_heap cma_bench; do
+	if [ $be = cma_bench ] && [ ! -e /dev/cma_bench ]; then
+		t_skip "backend cma_bench: records equal the kernel's counter deltas" "no /dev/cma_bench (stock kernel)"
+		continue
+	fi
+	read -r s0 f0 ps0 pf0 <<<"$(snap)"
+	"$BIN" --backend $be --sizes 1,1024,4096,$too_big --count 3 -o "$W/acct-$be" -q 2>"$W/err"
+	rc=$?
+	read -r s1 f1 ps1 pf1 <<<"$(snap)"
+	r=$W/acct-$be/result.json
+	if [ $rc -ne 0 ] || [ ! -s "$r" ]; then
+		t_fail "backend $be: run completes" "rc=$rc $(cat "$W/err")"
+		continue
+	fi
+	got=$(jq -r '[.run.backend.name, ([.allocations[] | select(.ok)] | length), ([.allocations[] | select(.ok | not)] | length),
+		([.allocations[] | select(.ok) | .pages] | add), ([.allocations[] | select(.ok | not) | .pages] | add)] | @tsv' "$r")
+	t_eq "backend $be: recorded ok/failed requests and pages equal vmstat and sysfs deltas" \
+		"$(printf '%s\t%s\t%s\t%s\t%s' $be $((s1 - s0)) $((f1 - f0)) $((ps1 - ps0)) $((pf1 - pf0)))" "$got"
+	t_eq "backend $be: 9 successes, 3 failures of the oversized request" "9 3" \
+		"$(jq -r '"\(.summary.ok) \(.summary.failed)"' "$r")"
+	t_eq "backend $be: the document's own accounting agrees" true "$(jq .summary.accounting.match "$r")"
+	t_eq "backend $be: debugfs used is back at 0" 0 "$(cat "$CMA_DEBUGFS/$area/used")"
+done
+# dma_heap and cma_bench report the same failure as debugfs: -ENOMEM for a too large request
+t_eq "the oversized request fails with ENOMEM" ENOMEM \
+	"$(jq -r '[.allocations[] | select(.ok | not) | .error] | unique | join(",")' "$W/acct-debugfs/result.json")"
+
+# 2. occupancy held at the target before every request --------------------------
+"$BIN" --sizes 2048,8192 --count 3 --occupancy 50:5 -o "$W/occ" -q 2>"$W/err"
+rc=$?
+r=$W/occ/result.json
+if [ $rc -eq 0 ] && [ -s "$r" ]; then
+	t_eq "occupancy 50% +- 5%: every one of 6 requests started within tolerance" "6 6" \
+		"$(jq -r '"\(.summary.occupancy.n) \(.summary.occupancy.within_tolerance)"' "$r")"
+	t_eq "the page mix partitions the area ($pages pages)" "$pages" \
+		"$(jq '[.allocations[0].occupancy.pages | .free, .cma, .anon, .file, .shmem, .other] | add' "$r")"
+	t_diag "occupancy before each request: $(jq -c '[.allocations[].occupancy.used]' "$r")"
+	t_diag "latency ms: $(jq -c '[.allocations[] | .user_ns / 1e6 | floor]' "$r")"
+else
+	t_fail "occupancy 50%: run completes" "rc=$rc $(cat "$W/err")"
+fi
+out=$("$BIN" --sizes 1024 --count 1 --occupancy 93:1 --headroom 512M -o "$W/refuse" -q 2>&1)
+rc=$?
+case $out in
+*"not reachable safely"*) t_eq "an unreachable occupancy target is refused with exit 1" 1 $rc ;;
+*) t_fail "an unreachable occupancy target is refused" "rc=$rc: $out" ;;
+esac
+
+# 3. SIGINT in the middle of a run -------------------------------------------------
+cma_free0=$(meminfo_kb CmaFree)
+knobs() { [ -d /sys/kernel/debug/fail_cma ] && grep -H . /sys/kernel/debug/fail_cma/* 2>/dev/null; }
+knobs0=$(knobs)
+inj=()
+[ -d /sys/kernel/debug/fail_cma ] && inj=(--inject migrate:10)
+pin=()
+[ -e /dev/cma_bench ] && pin=(--pressure pin:65536)
+"$BIN" --sizes 1024,4096 --count 500 --hold 100 --window 4 --occupancy 40 "${inj[@]}" "${pin[@]}" \
+	-o "$W/int" -q --backend "$([ -e /dev/cma_bench ] && echo cma_bench || echo dma_heap)" --release fifo 2>"$W/err" &
+pid=$!
+for _ in $(seq 1 120); do # until it has made some requests
+	sleep 0.5
+	[ "$(cat "$CMA_DEBUGFS/$area/used")" -gt 0 ] && break
+done
+sleep 2
+kill -INT $pid
+wait $pid
+rc=$?
+t_eq "SIGINT: exit status 130" 130 $rc
+t_eq "SIGINT: results written with status INTERRUPTED" INTERRUPTED "$(jq -r .run.status "$W/int/result.json" 2>&1)"
+t_eq "SIGINT: every buffer released (debugfs used 0)" 0 "$(cat "$CMA_DEBUGFS/$area/used")"
+cma_free1=$(meminfo_kb CmaFree)
+# Freed pages may sit on per-cpu lists (not counted free) for a moment.
+if [ $((cma_free0 - cma_free1)) -le 4096 ]; then
+	t_ok "SIGINT: CmaFree back at its baseline ($cma_free0 -> $cma_free1 kB)"
+else
+	t_fail "SIGINT: CmaFree back at its baseline" "$cma_free0 -> $cma_free1 kB"
+fi
+# Nothing pinned or held: the whole area can be allocated at once.
+if echo "$pages" >"$CMA_DEBUGFS/$area/alloc" 2>/dev/null; then
+	echo "$pages" >"$CMA_DEBUGFS/$area/free"
+	t_ok "SIGINT: nothing left pinned (all $pages pages of '$area' allocate at once)"
+else
+	t_fail "SIGINT: nothing left pinned (all $pages pages allocate at once)"
+fi
+t_eq "SIGINT: fail_cma knobs as before" "$knobs0" "$(knobs)"
+
+# 4. patched kernel: pinned pages give -EBUSY; --inject is counted and restored ----------
+if [ -e /dev/cma_bench ]; then
+	"$BIN" --scenario pinned -o "$W/pinned" -q 2>"$W/err"
+	rc=$?
+	t_eq "pinned: every failure is EBUSY and there are failures" "0 EBUSY" \
+		"$rc $(jq -r '[.allocations[] | select(.ok | not) | .error] | unique | join(",")' "$W/pinned/result.json" 2>&1)"
+else
+	t_skip "pinned: failures are EBUSY" "no /dev/cma_bench (stock kernel)"
+fi
+if [ -d /sys/kernel/debug/fail_cma ] && [ -e /dev/cma_bench ]; then
+	"$BIN" --backend cma_bench --sizes 1024 --count 6 --inject alloc:100:3 -o "$W/inj" -q 2>"$W/err"
+	t_eq "inject alloc:100:3: exactly 3 injected failures, recorded per request" "3 3 3" \
+		"$(jq -r '"\(.summary.failed) \(.summary.injected) \(.run.inject.injected_faults)"' "$W/inj/result.json" 2>&1)"
+	t_eq "inject: fail_cma knobs restored" "$knobs0" "$(knobs)"
+else
+	t_skip "inject: failures counted and knobs restored" "no fail_cma or /dev/cma_bench (stock kernel)"
+fi
+
+rm -rf "$W"
+t_done

@@ -1,0 +1,179 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Board tests of the BPF tools (bpf/): for a cmabench run, cmalat counts
+# every allocation under its area and errno, cmafail one record per
+# failure, cmamigrate one allocation per alloc_contig_range() that
+# succeeded; on every tracing path the kernel offers (the series' events,
+# stock cma:* events, fentry, kprobes). Every bpftrace script prints
+# something for a live allocation.
+# vm-args: --cma 256M
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+. "$ROOT/ci/tests/tap.sh"
+. "$ROOT/ci/tests/board/lib.sh"
+
+BPF=$ROOT/build/bpf
+BENCH=$ROOT/tools/cmabench/cmabench
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+area=$(cma_default_area)
+held=0
+cleanup() {
+	[ "$held" = 0 ] || echo "$held" >"$CMA_DEBUGFS/$area/free"
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+for t in cmalat cmafail cmamigrate cmacollect; do
+	if [ ! -x "$BPF/$t" ]; then
+		t_fail "the BPF tools are built" "$BPF/$t missing (make bpf)"
+		t_done
+		exit
+	fi
+done
+if [ ! -x "$BENCH" ]; then
+	t_fail "cmabench is built" "$BENCH missing (make tools)"
+	t_done
+	exit
+fi
+patched=0
+[ -e "$TRACEFS/events/cma/cma_range_migrate" ] && patched=1
+
+# compare RUN: cmalat/cmafail/cmamigrate totals of RUN.json against
+# cmabench's RUN.bench.json, one "name expected actual" line per check.
+compare() {
+	"$PY" - "$tmp/$1.json" "$tmp/$1.bench.json" <<'PY'
+import json, sys
+from collections import Counter
+c = json.load(open(sys.argv[1]))
+b = json.load(open(sys.argv[2]))
+allocs = b["allocations"]
+want = Counter((a["area"], a["error"] or "OK") for a in allocs)
+got = Counter()
+for h in c["cmalat"]["histograms"]:
+    got[(h["area"], h["error"])] += h["count"]
+def show(counter):
+    return ",".join("%s/%s=%d" % (k[0], k[1], v) for k, v in sorted(counter.items())) or "-"
+print("schema", "cmakit.bpf/1.0", c["schema"])
+print("path", "-", c["cmalat"]["path"])
+print("allocations", len(allocs), c["cmalat"]["allocations"])
+print("by_area_errno", show(want), show(got))
+print("failures", sum(1 for a in allocs if not a["ok"]), c["cmafail"]["failures"])
+rec = Counter(r["error"] for r in c["cmafail"]["records"] if r["errno"])
+print("failure_errnos", show(Counter(("", a["error"]) for a in allocs if not a["ok"])),
+      show(Counter(("", k) for k in rec.elements())))
+ok = sum(1 for a in allocs if a["ok"])
+mig = sum(a["allocations"] for a in c["cmamigrate"]["areas"])
+print("migrate_allocations", ok, mig)
+PY
+}
+
+# run NAME PATH-OPTIONS...: cmabench under cmacollect, with most of the area
+# held so that the large requests fail (-ENOMEM) and the small ones succeed.
+run() {
+	local name=$1 out
+	shift
+	echo 61440 >"$CMA_DEBUGFS/$area/alloc" && held=61440
+	out=$("$BPF/cmacollect" "$@" -o "$tmp/$name.json" -- \
+		"$BENCH" -b debugfs -a "$area" -S 1024,16384 -n 3 -q \
+		--json "$tmp/$name.bench.json" -o "$tmp/$name.res" 2>&1)
+	rc=$?
+	echo 61440 >"$CMA_DEBUGFS/$area/free" && held=0
+	if [ $rc -ne 0 ] || [ ! -s "$tmp/$name.json" ]; then
+		t_fail "$name: cmacollect around cmabench exits 0" "status $rc" "$out"
+		return 1
+	fi
+	t_ok "$name: cmacollect around cmabench exits 0"
+	echo "$out" | sed -n 's/^\(cm[a-z]*: unavailable: .*\)/# \1/p'
+	return 0
+}
+
+# check NAME EXPECTED-PATH
+check() {
+	local name=$1 path=$2 res
+	res=$(compare "$name") || {
+		t_fail "$name: the documents parse" "$res"
+		return
+	}
+	while read -r key want got; do
+		case $key in
+		schema) t_eq "$name: document schema" "$want" "$got" ;;
+		path) t_eq "$name: tools ran on the $path path" "$path" "$got" ;;
+		allocations) t_eq "$name: cmalat counts every allocation" "$want" "$got" ;;
+		by_area_errno) t_eq "$name: cmalat totals per area and errno match cmabench" "$want" "$got" ;;
+		failures)
+			[ "$want" -gt 0 ] || t_fail "$name: the workload has failures" "cmabench saw none"
+			t_eq "$name: cmafail has one record per failed allocation" "$want" "$got"
+			;;
+		failure_errnos) t_eq "$name: cmafail's errnos match cmabench" "$want" "$got" ;;
+		migrate_allocations) t_eq "$name: cmamigrate counts each successful allocation" "$want" "$got" ;;
+		esac
+	done <<<"$res"
+}
+
+# 1. the richest path, then each fallback forced -----------------------------
+if [ $patched = 1 ]; then
+	run patched && check patched patched
+else
+	t_skip "patched path: totals match cmabench" "kernel without the cmakit series (no cma:cma_range_migrate)"
+fi
+run stock --stock && check stock stock
+
+for p in fentry kprobe; do
+	echo 61440 >"$CMA_DEBUGFS/$area/alloc" && held=61440
+	"$BPF/cmalat" -j -P "$p" >"$tmp/$p.lat" 2>"$tmp/$p.err" &
+	pid=$!
+	for _ in $(seq 300); do grep -q 'tracing' "$tmp/$p.err" && break; sleep 0.1; done
+	"$BENCH" -b debugfs -a "$area" -S 1024,16384 -n 2 -q --json "$tmp/$p.bench.json" -o "$tmp/$p.res" >/dev/null 2>&1
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	echo 61440 >"$CMA_DEBUGFS/$area/free" && held=0
+	got=$("$PY" - "$tmp/$p.lat" "$tmp/$p.bench.json" <<'PY'
+import json, sys
+from collections import Counter
+l = json.load(open(sys.argv[1])); b = json.load(open(sys.argv[2]))
+want = Counter((a["area"], a["error"] or "OK") for a in b["allocations"])
+got = Counter()
+for h in l["histograms"]:
+    got[(h["area"], h["error"])] += h["count"]
+fmt = lambda c: ",".join("%s/%s=%d" % (k[0], k[1], v) for k, v in sorted(c.items()) if v)
+print(l["path"], fmt(want), fmt(got))
+PY
+)
+	read -r path want have <<<"$got"
+	t_eq "$p: cmalat exits 0 on SIGINT" 0 "$rc"
+	t_eq "$p: cmalat runs on the $p path" "$p" "$path"
+	t_eq "$p: cmalat totals per area and errno match cmabench" "$want" "$have"
+done
+
+# 2. the bpftrace scripts ------------------------------------------------------
+for s in "$ROOT"/bpf/bpftrace/*.bt; do
+	n=$(basename "$s" .bt)
+	if [ "$n" = busy-pages ] && [ $patched = 0 ]; then
+		t_skip "bpftrace $n.bt prints output" "kernel without the cmakit series (no cma:cma_busy_page)"
+		continue
+	fi
+	bpftrace "$s" >"$tmp/$n.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 600); do grep -qE '^(Tracing|Counting)' "$tmp/$n.out" && break; sleep 0.1; done
+	echo 1024 >"$CMA_DEBUGFS/$area/alloc"
+	echo 1024 >"$CMA_DEBUGFS/$area/free"
+	sleep 1
+	kill -INT $pid
+	wait $pid
+	rc=$?
+	# "@map[key]: value", or "@map[key]:" before a histogram or a stack
+	if [ $rc -eq 0 ] && grep -qE '^@[a-z_]+\[' "$tmp/$n.out"; then
+		t_ok "bpftrace $n.bt prints its maps for a live allocation"
+	else
+		t_fail "bpftrace $n.bt prints its maps for a live allocation" "status $rc" "$(tail -n 5 "$tmp/$n.out")"
+	fi
+done
+
+# 3. nothing is left behind -------------------------------------------------------
+left=$(bpftool prog show 2>/dev/null | grep -cE 'tp_alloc|fexit_|fentry_|kprobe_cma|kretprobe_' | tr -d ' ')
+t_eq "no BPF program stays loaded" 0 "$left"
+t_done

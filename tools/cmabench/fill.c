@@ -643,7 +643,8 @@ int cb_pin_round(struct cb_run *r)
 	cb_pin_release(r);
 	memset(&p, 0, sizeof(p));
 	snprintf(p.area, sizeof(p.area), "%s", r->cfg.area);
-	p.count = F.pin_pages;
+	/* up to count in-use pages from the area's base; more than the area is -EINVAL */
+	p.count = F.pin_pages < r->areas[r->ai].pages ? F.pin_pages : r->areas[r->ai].pages;
 	if (ioctl(r->dev_fd, CMA_BENCH_IOC_PIN, &p)) {
 		cb_err(r, "CMA_BENCH_IOC_PIN of %" PRIu64 " pages in '%s': %s",
 		       F.pin_pages, r->cfg.area, strerror(errno));

@@ -25,11 +25,17 @@ AREA_PAGES = 65536
 BASE_PFN = 0x40000
 
 
+GCMA_SIZES = np.array([1, 1024, 4096, 32000])     # the GCMA RFC's request sizes
+
+
 def generate(seed=1, n=500, latency_scale=1.0, fail_scale=1.0, scenario="default",
              kernel_hash="0123abcd", started=1_700_000_000.0, copy_bytes_per_s=590e6):
     """Columns of one synthetic run (plain numpy arrays), seeded."""
     rng = np.random.default_rng(seed)
-    size = rng.choice(SIZES, n, p=[0.4, 0.3, 0.2, 0.1])
+    if scenario == "gcma-table":
+        size = np.repeat(GCMA_SIZES, -(-n // len(GCMA_SIZES)))[:n]
+    else:
+        size = rng.choice(SIZES, n, p=[0.4, 0.3, 0.2, 0.1])
     occupancy = rng.uniform(0.0, 0.9, n)
     raw = rng.dirichlet([4.0, 3.0, 1.0, 0.3, 0.2], n)
     mix = raw * occupancy[:, None]

@@ -1,0 +1,170 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Drive headless Chromium over the DevTools protocol on a pipe (no websocket).
+
+``--remote-debugging-pipe`` makes Chromium read protocol messages from fd 3 and
+write them to fd 4, each a JSON text ended by a NUL byte. That is all the
+report test needs: open a page, wait for its load event, evaluate a script,
+collect console errors and exceptions, take a full-page screenshot.
+"""
+
+import base64
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+class Browser:
+    def __init__(self, timeout=60):
+        self.timeout = timeout
+        self.profile = tempfile.mkdtemp(prefix="cmakit-chromium-")
+        r_in, w_in = os.pipe()    # we write -> chromium reads (its fd 3)
+        r_out, w_out = os.pipe()  # chromium writes (its fd 4) -> we read
+
+        def child_fds():
+            # move both ends above 4 first, so neither is clobbered by the other
+            a = fcntl.fcntl(r_in, fcntl.F_DUPFD, 10)
+            b = fcntl.fcntl(w_out, fcntl.F_DUPFD, 10)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
+
+        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--no-default-browser-check", "--disable-dev-shm-usage",
+                f"--user-data-dir={self.profile}", "--remote-debugging-pipe", "about:blank"]
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, preexec_fn=child_fds, close_fds=False)
+        os.close(r_in)
+        os.close(w_out)
+        self.w = w_in
+        self.r = r_out
+        self.buf = b""
+        self.next_id = 0
+        self.events = []
+        self.session = None
+
+    def _read_message(self, deadline):
+        while b"\0" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer from chromium")
+            ready, _, _ = select.select([self.r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(self.r, 1 << 20)
+            if not chunk:
+                raise RuntimeError("chromium closed the protocol pipe")
+            self.buf += chunk
+        msg, self.buf = self.buf.split(b"\0", 1)
+        return json.loads(msg)
+
+    def send(self, method, params=None, session=True):
+        self.next_id += 1
+        msg = {"id": self.next_id, "method": method, "params": params or {}}
+        if session and self.session:
+            msg["sessionId"] = self.session
+        os.write(self.w, json.dumps(msg).encode() + b"\0")
+        deadline = time.monotonic() + self.timeout
+        while True:
+            m = self._read_message(deadline)
+            if m.get("id") == self.next_id:
+                if "error" in m:
+                    raise RuntimeError(f"{method}: {m['error']}")
+                return m.get("result", {})
+            self.events.append(m)
+
+    def wait_event(self, method, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        for i, m in enumerate(self.events):
+            if m.get("method") == method:
+                return self.events.pop(i)
+        while True:
+            m = self._read_message(deadline)
+            if m.get("method") == method:
+                return m
+            self.events.append(m)
+
+    def open(self, url):
+        targets = self.send("Target.getTargets", session=False)["targetInfos"]
+        pages = [t for t in targets if t["type"] == "page"]
+        if pages:
+            tid = pages[0]["targetId"]
+        else:
+            tid = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
+        self.session = self.send("Target.attachToTarget", {"targetId": tid, "flatten": True},
+                                 session=False)["sessionId"]
+        for domain in ("Page", "Runtime", "Log"):
+            self.send(f"{domain}.enable")
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+        self.send("Page.navigate", {"url": url})
+        self.wait_event("Page.loadEventFired")
+
+    def evaluate(self, expr):
+        r = self.send("Runtime.evaluate", {"expression": expr, "returnByValue": True, "awaitPromise": True})
+        if "exceptionDetails" in r:
+            raise RuntimeError(f"script failed: {r['exceptionDetails'].get('text')}")
+        return r["result"].get("value")
+
+    def errors(self):
+        """Console errors, uncaught exceptions and error log entries seen so far."""
+        self.evaluate("0")  # drain pending events
+        out = []
+        for m in self.events:
+            meth = m.get("method")
+            p = m.get("params", {})
+            if meth == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                out.append("console." + p["type"] + ": " + " ".join(
+                    str(a.get("value", a.get("description", ""))) for a in p.get("args", [])))
+            elif meth == "Runtime.exceptionThrown":
+                d = p.get("exceptionDetails", {})
+                out.append("exception: " + str(d.get("exception", {}).get("description") or d.get("text")))
+            elif meth == "Log.entryAdded" and p.get("entry", {}).get("level") == "error":
+                e = p["entry"]
+                out.append(f"log: {e.get('source')}: {e.get('text')} {e.get('url', '')}".strip())
+        return out
+
+    def screenshot(self, path):
+        height = int(self.evaluate("Math.ceil(document.documentElement.scrollHeight)") or 900)
+        self.send("Emulation.setDeviceMetricsOverride",
+                  {"width": 1200, "height": min(height, 16000), "deviceScaleFactor": 1, "mobile": False})
+        data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+
+    def close(self):
+        try:
+            if self.proc.poll() is None:
+                try:
+                    self.send("Browser.close", session=False)
+                except Exception:
+                    pass
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
+        finally:
+            for fd in (self.w, self.r):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# Every image of the page: loaded, with a size, and from where.
+IMAGES_JS = """JSON.stringify(Array.from(document.images).map(i => ({
+  src: i.src.slice(0, 40), complete: i.complete, width: i.naturalWidth, height: i.naturalHeight})))"""

@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: GPL-2.0
+"""A real browser opens a generated report: every image loads, no console
+errors. The screenshot is kept in build/test/analysis-report.png."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import ROOT, cli
+from cdp import CHROMIUM, IMAGES_JS, Browser
+
+pytestmark = pytest.mark.skipif(not os.access(CHROMIUM, os.X_OK),
+                                reason="chromium is not installed (make deps)")
+
+
+def _check(path):
+    with Browser() as b:
+        b.open("file://" + os.path.abspath(path))
+        imgs = json.loads(b.evaluate(IMAGES_JS))
+        errors = b.errors()
+        shot = os.path.join(ROOT, "build", "test", "analysis-report.png")
+        os.makedirs(os.path.dirname(shot), exist_ok=True)
+        b.screenshot(str(path) + ".png")
+    return imgs, errors, shot
+
+
+def test_report_in_chromium(small_run):
+    assert cli("report", small_run).returncode == 0
+    imgs, errors, shot = _check(small_run / "report.html")
+    assert len(imgs) == 7
+    broken = [i for i in imgs if not i["complete"] or i["width"] == 0]
+    assert not broken, broken
+    assert errors == []
+    shutil.copyfile(str(small_run / "report.html") + ".png", shot)
+    assert os.path.getsize(shot) > 50000
+
+
+def test_checker_sees_broken_images_and_errors(tmp_path):
+    """The same checks fail on a page with a broken image and a console error."""
+    p = tmp_path / "bad.html"
+    p.write_text('<!DOCTYPE html><html><body><img src="data:image/png;base64,AAAA">'
+                 '<script>console.error("boom")</script></body></html>')
+    with Browser() as b:
+        b.open("file://" + str(p))
+        imgs = json.loads(b.evaluate(IMAGES_JS))
+        errors = b.errors()
+    assert imgs and imgs[0]["width"] == 0
+    assert any("boom" in e for e in errors)

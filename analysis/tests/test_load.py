@@ -1,0 +1,199 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Loaders: good input loads with the right numbers, bad input gives one line
+naming the file and the problem, and exit status 2."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES, cli
+from analysis.errors import InputError
+from analysis.load import load_run
+
+
+def test_fixture_matches_generator(tmp_path):
+    """The committed fixtures are exactly what the seeded generator writes."""
+    from fixtures.generate import main
+    main(str(tmp_path))
+    for name in ("run-small", "run-gcma"):
+        for f in sorted(os.listdir(os.path.join(FIXTURES, name))):
+            with open(os.path.join(FIXTURES, name, f), "rb") as a, open(tmp_path / name / f, "rb") as b:
+                assert a.read() == b.read(), f"{name}/{f} differs from the generator's output"
+
+
+def test_small_run_loads(small_run):
+    run = load_run(small_run)
+    doc = json.load(open(small_run / "result.json"))
+    recs = doc["allocations"]
+    assert run.alloc_source == "cmabench"
+    assert len(run.allocs) == len(recs) == doc["summary"]["allocations"]
+    assert int(run.allocs.ok.sum()) == sum(r["ok"] for r in recs)
+    assert np.array_equal(run.allocs.size, [r["pages"] for r in recs])
+    assert np.array_equal(run.allocs.latency_ns, [r["user_ns"] for r in recs])
+    assert np.array_equal(-run.allocs.errno, [r["errno"] for r in recs])
+    assert run.scenario == "default" and run.kernel_hash == "0123abcd"
+    assert run.joined, "cmatrace detail joined to the benchmark's records"
+    assert run.allocs.has("migrate_ns") and run.allocs.has("migrated")
+    assert run.copy_bw == 590e6
+    assert set(run.area_maps) == {"before", "after"}
+    assert len(run.area_maps["before"]["kinds"]) == doc["areas"][0]["pages"]
+    assert "cmalat" in run.bpf
+
+
+def test_trace_only_run(small_run):
+    os.remove(small_run / "result.json")
+    run = load_run(small_run)
+    assert run.alloc_source == "cmatrace"
+    n = sum(1 for _ in open(small_run / "cmatrace.jsonl"))
+    assert len(run.allocs) == n
+    st = json.load(open(small_run / "cmatrace-summary.json"))
+    assert int(run.allocs.failed.sum()) == st["failed"]
+
+
+def test_newer_minor_and_unknown_fields_accepted(small_run):
+    p = small_run / "result.json"
+    doc = json.load(open(p))
+    doc["schema"] = "cmakit.cmabench/1.7"
+    doc["some_new_field"] = {"x": 1}
+    for r in doc["allocations"]:
+        r["new_per_record"] = [1, 2]
+    json.dump(doc, open(p, "w"))
+    assert len(load_run(small_run).allocs) == len(doc["allocations"])
+
+
+def _bad(run_dir, fname, expect):
+    """The CLI refuses the run: exit 2, one stderr line naming FNAME and EXPECT."""
+    r = cli("report", run_dir)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    assert fname in lines[0] and expect in lines[0], lines[0]
+    assert "Traceback" not in r.stderr
+    assert not os.path.exists(os.path.join(run_dir, "report.html"))
+
+
+def _edit_result(run_dir, fn):
+    p = run_dir / "result.json"
+    doc = json.load(open(p))
+    fn(doc)
+    json.dump(doc, open(p, "w"))
+
+
+def test_truncated_result(small_run):
+    p = small_run / "result.json"
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    _bad(small_run, "result.json", "truncated")
+
+
+def test_empty_result(small_run):
+    (small_run / "result.json").write_bytes(b"")
+    _bad(small_run, "result.json", "empty")
+
+
+def test_invalid_json_result(small_run):
+    p = small_run / "result.json"
+    p.write_text(p.read_text().replace('"ok":true', '"ok":tru', 1))
+    _bad(small_run, "result.json", "invalid JSON")
+
+
+def test_wrong_major(small_run):
+    _edit_result(small_run, lambda d: d.update(schema="cmakit.cmabench/2.0"))
+    _bad(small_run, "result.json", "major version 2")
+
+
+def test_bad_schema_string(small_run):
+    _edit_result(small_run, lambda d: d.update(schema="cmabench-1"))
+    _bad(small_run, "result.json", "not of the form")
+
+
+def test_summary_count_mismatch(small_run):
+    _edit_result(small_run, lambda d: d["allocations"].pop())
+    _bad(small_run, "result.json", "records are present")
+
+
+def test_missing_required_field(small_run):
+    _edit_result(small_run, lambda d: d["allocations"][3].pop("pages"))
+    _bad(small_run, "result.json", "allocation 3: required field 'pages'")
+
+
+def test_wrong_type(small_run):
+    _edit_result(small_run, lambda d: d["allocations"][5].update(ok="yes"))
+    _bad(small_run, "result.json", "allocation 5: 'ok' is \"yes\"")
+
+
+def test_ok_with_errno(small_run):
+    _edit_result(small_run, lambda d: d["allocations"][0].update(ok=True, errno=16))
+    _bad(small_run, "result.json", "'ok' is true but 'errno' is 16")
+
+
+def test_jsonl_truncated_last_line(small_run):
+    p = small_run / "cmatrace.jsonl"
+    data = p.read_bytes()
+    p.write_bytes(data[:-40])
+    n = data.count(b"\n")
+    _bad(small_run, "cmatrace.jsonl", f"line {n}: truncated record")
+
+
+def test_jsonl_bad_line(small_run):
+    p = small_run / "cmatrace.jsonl"
+    lines = p.read_text().splitlines(True)
+    lines[2] = lines[2].replace('"type":"alloc"', '"type":"alloc",,')
+    p.write_text("".join(lines))
+    _bad(small_run, "cmatrace.jsonl", "line 3: invalid JSON")
+
+
+def test_jsonl_schema_changes(small_run):
+    p = small_run / "cmatrace.jsonl"
+    lines = p.read_text().splitlines(True)
+    lines[4] = lines[4].replace("cmakit.cmatrace/1.0", "cmakit.cmatrace/1.1")
+    p.write_text("".join(lines))
+    _bad(small_run, "cmatrace.jsonl", "line 5: schema")
+
+
+def test_jsonl_empty(small_run):
+    (small_run / "cmatrace.jsonl").write_text("")
+    _bad(small_run, "cmatrace.jsonl", "empty")
+
+
+def test_jsonl_bad_status(small_run):
+    p = small_run / "cmatrace.jsonl"
+    lines = p.read_text().splitlines(True)
+    lines[1] = lines[1].replace('"status":"ok"', '"status":"maybe"').replace('"status":"failed"', '"status":"maybe"')
+    p.write_text("".join(lines))
+    _bad(small_run, "cmatrace.jsonl", "line 2: 'status'")
+
+
+def test_not_utf8(small_run):
+    (small_run / "copybw.json").write_bytes(b'{"schema": "cmakit.copybw/1.0", "x": "\xff\xfe"}')
+    _bad(small_run, "copybw.json", "UTF-8")
+
+
+def test_bad_copy_bandwidth(small_run):
+    (small_run / "copybw.json").write_text('{"schema": "cmakit.copybw/1.0", "bytes_per_s": -1}')
+    _bad(small_run, "copybw.json", "not a positive number")
+
+
+def test_empty_directory(tmp_path):
+    (tmp_path / "empty").mkdir()
+    _bad(tmp_path / "empty", "empty", "no cmakit results")
+
+
+def test_missing_directory(tmp_path):
+    _bad(tmp_path / "nope", "nope", "no such directory")
+
+
+def test_unknown_kind_is_ignored_with_a_note(small_run):
+    (small_run / "other.json").write_text('{"schema": "cmakit.somethingelse/3.0"}')
+    r = cli("report", small_run)
+    assert r.returncode == 0
+    assert "other.json" in r.stderr and "ignored" in r.stderr
+
+
+def test_loader_error_type(small_run):
+    (small_run / "result.json").write_text("[1, 2]")
+    with pytest.raises(InputError) as e:
+        load_run(small_run)
+    assert e.value.path.endswith("result.json")

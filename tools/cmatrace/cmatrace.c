@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -131,6 +132,10 @@ static const struct argp argp = { options, parse_opt, "live|report|events",
 				  doc,	   NULL,      NULL,
 				  NULL };
 
+/* Our error messages; in the report child, stderr itself goes to /dev/null
+ * because libtracecmd prints warnings of its own on bad files. */
+static FILE *errf;
+
 static int open_output(const char *path)
 {
 	int fd;
@@ -139,7 +144,7 @@ static int open_output(const char *path)
 		return STDOUT_FILENO;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
-		fprintf(stderr, "cmatrace: cannot write %s: %s\n", path,
+		fprintf(errf, "cmatrace: cannot write %s: %s\n", path,
 			strerror(errno));
 	return fd;
 }
@@ -156,7 +161,7 @@ static bool write_summary(struct cmt_out *o, const struct cmt_counts *cnt,
 	if (fd != STDOUT_FILENO && close(fd))
 		ok = false;
 	if (!ok)
-		fprintf(stderr, "cmatrace: cannot write %s: %s\n", path,
+		fprintf(errf, "cmatrace: cannot write %s: %s\n", path,
 			strerror(errno));
 	return ok;
 }
@@ -206,50 +211,18 @@ static int report_record(struct tracecmd_input *h, struct tep_record *rec,
 	return cmt_out_failed(r->out) ? -1 : 0;
 }
 
-/* A trace.dat smaller than its header claims makes libtracecmd map pages
- * past the end of the file; reading them raises SIGBUS. Turn that into the
- * one-line error instead of a crash. */
-static const char *sigbus_file;
-
-static void on_sigbus(int sig)
-{
-	static const char m1[] = "cmatrace: ";
-	static const char m2[] = ": truncated trace data\n";
-
-	(void)sig;
-	if (write(STDERR_FILENO, m1, sizeof(m1) - 1) < 0 ||
-	    write(STDERR_FILENO, sigbus_file, strlen(sigbus_file)) < 0 ||
-	    write(STDERR_FILENO, m2, sizeof(m2) - 1) < 0)
-		_exit(1);
-	_exit(1);
-}
-
-static int do_report(const struct args *a)
+static int report_file(const struct args *a)
 {
 	struct report_ctx r = { 0 };
 	struct tracecmd_input *h = NULL;
-	struct sigaction sa = { 0 };
-	struct stat st;
 	int fd = -1, ret = 1;
 
-	if (stat(a->file, &st)) {
-		fprintf(stderr, "cmatrace: cannot read %s: %s\n", a->file,
-			strerror(errno));
-		return 1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fprintf(stderr, "cmatrace: %s: not a regular file\n", a->file);
-		return 1;
-	}
-	sigbus_file = a->file;
-	sa.sa_handler = on_sigbus;
-	sigaction(SIGBUS, &sa, NULL);
 	tracecmd_set_loglevel(TEP_LOG_NONE);
 	tep_set_loglevel(TEP_LOG_NONE);
 	h = tracecmd_open(a->file, TRACECMD_FL_LOAD_NO_PLUGINS |
 					   TRACECMD_FL_LOAD_NO_SYSTEM_PLUGINS);
 	if (!h) {
-		fprintf(stderr,
+		fprintf(errf,
 			"cmatrace: %s: not a readable trace.dat (corrupt or "
 			"truncated)\n",
 			a->file);
@@ -258,11 +231,11 @@ static int do_report(const struct args *a)
 	r.tep = tracecmd_get_tep(h);
 	r.dec = r.tep ? cmt_decoder_new(r.tep) : NULL;
 	if (!r.dec) {
-		fprintf(stderr, "cmatrace: out of memory\n");
+		fprintf(errf, "cmatrace: out of memory\n");
 		goto cleanup;
 	}
 	if (!cmt_decoder_known(r.dec)) {
-		fprintf(stderr,
+		fprintf(errf,
 			"cmatrace: %s: no CMA events recorded (record with "
 			"`trace-cmd record $(cmatrace events)`)\n",
 			a->file);
@@ -274,18 +247,18 @@ static int do_report(const struct args *a)
 	r.out = cmt_out_new(fd, a->fmt, report_comm, &r);
 	r.corr = r.out ? cmt_corr_new(cmt_out_alloc, r.out) : NULL;
 	if (!r.corr) {
-		fprintf(stderr, "cmatrace: out of memory\n");
+		fprintf(errf, "cmatrace: out of memory\n");
 		goto cleanup;
 	}
 	if (tracecmd_iterate_events(h, NULL, 0, report_record, &r) < 0 &&
 	    !cmt_out_failed(r.out)) {
-		fprintf(stderr, "cmatrace: %s: cannot read trace data\n",
+		fprintf(errf, "cmatrace: %s: cannot read trace data\n",
 			a->file);
 		goto cleanup;
 	}
 	cmt_corr_flush(r.corr);
 	if (!cmt_out_finish(r.out, cmt_corr_counts(r.corr))) {
-		fprintf(stderr, "cmatrace: cannot write output: %s\n",
+		fprintf(errf, "cmatrace: cannot write output: %s\n",
 			strerror(errno));
 		goto cleanup;
 	}
@@ -298,12 +271,71 @@ cleanup:
 	cmt_out_free(r.out);
 	cmt_decoder_free(r.dec);
 	if (fd > STDOUT_FILENO && close(fd) && !ret) {
-		fprintf(stderr, "cmatrace: cannot write %s: %s\n", a->output,
+		fprintf(errf, "cmatrace: cannot write %s: %s\n", a->output,
 			strerror(errno));
 		ret = 1;
 	}
 	tracecmd_close(h);
 	return ret;
+}
+
+/*
+ * libtraceevent and libtracecmd trust the file: a corrupt event format or
+ * a file shorter than its header claims can make them crash (a format
+ * parser NULL dereference, SIGBUS on pages mapped past the end). So the
+ * file is read in a child process; if that dies by a signal, cmatrace
+ * reports the file as corrupt in one line instead of crashing.
+ */
+static int do_report(const struct args *a)
+{
+	struct rlimit no_core = { 0, 0 };
+	struct stat st;
+	int status;
+	pid_t pid;
+
+	if (stat(a->file, &st)) {
+		fprintf(stderr, "cmatrace: cannot read %s: %s\n", a->file,
+			strerror(errno));
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		fprintf(stderr, "cmatrace: %s: not a regular file\n", a->file);
+		return 1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "cmatrace: cannot fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		int efd = dup(STDERR_FILENO);
+		int nul = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+		setrlimit(RLIMIT_CORE, &no_core);
+		errf = efd >= 0 ? fdopen(efd, "w") : NULL;
+		if (!errf)
+			errf = stderr;
+		else if (nul >= 0)
+			dup2(nul, STDERR_FILENO);
+		setvbuf(errf, NULL, _IONBF, 0);
+		_exit(report_file(a));
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			fprintf(stderr, "cmatrace: lost the reader: %s\n",
+				strerror(errno));
+			return 1;
+		}
+	}
+	if (WIFSIGNALED(status)) {
+		fprintf(stderr,
+			"cmatrace: %s: corrupt trace data (the trace library "
+			"failed on it: %s)\n",
+			a->file, strsignal(WTERMSIG(status)));
+		return 1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
 /* ---- live -------------------------------------------------------------- */
@@ -625,6 +657,7 @@ int main(int argc, char **argv)
 	struct args a = { 0 };
 	int idx;
 
+	errf = stderr;
 	argp_err_exit_status = 2;
 	if (argc < 2) {
 		fprintf(stderr,

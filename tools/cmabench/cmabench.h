@@ -130,7 +130,7 @@ struct cb_record {
 	int64_t kernel_ns, retries, pfn, release_ns; /* -1: null */
 	int injected; /* -1 null, 0, 1 */
 	bool has_occ;
-	double occ_used;
+	double occ_used, landing;
 	struct kpage_mix mix;
 };
 
@@ -178,6 +178,7 @@ struct cb_run {
 	bool kp_ok;
 	uint64_t *cma_bitmap;
 	double occ_last;
+	double landing_last; /* < 0: not measured */
 	struct kpage_mix mix_last;
 	bool mix_valid;
 
@@ -209,6 +210,7 @@ int cb_meminfo_kb(const char *key, uint64_t *kb);
 /* fill.c: occupancy control and memory pressure */
 int cb_fill_init(struct cb_run *r);
 int cb_scan_area(struct cb_run *r);
+int cb_fill_prepare(struct cb_run *r);
 int cb_fill_drive(struct cb_run *r, uint64_t need_bytes);
 int cb_pressure_start(struct cb_run *r);
 int cb_pin_round(struct cb_run *r);

@@ -340,16 +340,82 @@ static int grow(struct cb_run *r, uint64_t goal)
  * Give back memory: pages inside the area beyond @goal when over @hi, then
  * pages outside it until free memory outside CMA is at least @want.
  */
+#define BLOCK 512 /* pages: a pageblock on x86_64 and arm64 with 4K pages */
+
+/*
+ * Drop @drop of our pages inside the area, from the fullest pageblocks
+ * first, so that what stays is spread evenly over the blocks that hold it
+ * rather than packed where the allocator happened to put it.
+ */
+static void level(struct cb_run *r, uint64_t drop)
+{
+	const struct cb_area *a = &r->areas[r->ai];
+	size_t nb = (a->pages + BLOCK - 1) / BLOCK, i, k, b;
+	uint64_t *cnt = calloc(nb, sizeof(*cnt)), lo = 0, hi = BLOCK, excess;
+
+	if (!cnt)
+		return;
+	for (i = 0; i < F.n; i++) {
+		if (F.v[i].fixed || region_pfns(&F.v[i]))
+			continue;
+		for (k = 0; k < F.v[i].len / PAGE; k++)
+			if (F.pm[k] && in_area(r, F.pm[k]))
+				cnt[(F.pm[k] - a->base_pfn) / BLOCK]++;
+	}
+	/* the highest level L whose excess over all blocks still covers @drop */
+	while (lo < hi) {
+		uint64_t mid = (lo + hi + 1) / 2;
+
+		for (excess = 0, b = 0; b < nb; b++)
+			excess += cnt[b] > mid ? cnt[b] - mid : 0;
+		if (excess >= drop)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	for (b = 0; b < nb; b++) { /* per-block quotas, at most @drop in all */
+		cnt[b] = cnt[b] > lo ? cnt[b] - lo : 0;
+		cnt[b] = cnt[b] < drop ? cnt[b] : drop;
+		drop -= cnt[b];
+	}
+	for (i = F.n; i-- > 0;) {
+		struct region *g = &F.v[i];
+		size_t start = 0, pages = g->len / PAGE;
+		bool run = false;
+
+		if (g->fixed || region_pfns(g))
+			continue;
+		for (k = 0; k <= pages; k++) {
+			bool sel = false;
+
+			if (k < pages && F.pm[k] && in_area(r, F.pm[k])) {
+				b = (F.pm[k] - a->base_pfn) / BLOCK;
+				sel = cnt[b] > 0;
+				cnt[b] -= sel;
+			}
+			if (sel && !run) {
+				start = k;
+				run = true;
+			} else if (!sel && run) {
+				drop_range(g, start, k - start);
+				run = false;
+			}
+		}
+	}
+	free(cnt);
+}
+
+/*
+ * Give back memory: pages inside the area beyond @goal when over @hi, then
+ * pages outside it until free memory outside CMA is at least @want.
+ */
 static void trim(struct cb_run *r, uint64_t goal, uint64_t hi, uint64_t want)
 {
 	uint64_t used = used_pages(r), nf, cf, deficit;
 	size_t i;
 
 	if (used > hi)
-		for (i = F.n; i-- > 0 && used > goal;)
-			if (!F.v[i].fixed)
-				used -= region_drop(r, &F.v[i], true,
-						    used - goal);
+		level(r, used - goal);
 	/* Page cache and shmem outside the area is waste: always dropped. */
 	for (i = 0; i < F.n; i++)
 		if (!F.v[i].fixed && F.v[i].kind != K_ANON &&
@@ -368,6 +434,29 @@ static void trim(struct cb_run *r, uint64_t goal, uint64_t hi, uint64_t want)
 	}
 }
 
+/*
+ * The share of used pages where the next request will land: the first
+ * @pages (at least 4 pageblocks) of the area not handed out by cma_alloc,
+ * which is where its first-fit search starts. A request that migrated a
+ * range leaves it empty while the total stays the same (the pages moved
+ * elsewhere in the area): this is what catches it.
+ */
+static double landing_used(const struct cb_run *r, uint64_t pages)
+{
+	const struct cb_area *a = &r->areas[r->ai];
+	uint64_t i, n = 0, used = 0;
+
+	if (pages < 4 * BLOCK)
+		pages = 4 * BLOCK;
+	for (i = 0; i < a->pages && n < pages; i++) {
+		if (r->cma_bitmap && (r->cma_bitmap[i / 64] >> (i % 64) & 1))
+			continue;
+		n++;
+		used += kpage_is_used(&r->kp, i);
+	}
+	return n ? (double)used / n : 0;
+}
+
 int cb_fill_drive(struct cb_run *r, uint64_t need_bytes)
 {
 	const struct cb_config *c = &r->cfg;
@@ -376,6 +465,7 @@ int cb_fill_drive(struct cb_run *r, uint64_t need_bytes)
 	uint64_t lo = (uint64_t)((c->occ_target - c->occ_tol) * A),
 		 hi = (uint64_t)((c->occ_target + c->occ_tol) * A);
 	uint64_t want = c->headroom + need_bytes + 16 * MIB;
+	double landing;
 	int attempt;
 
 	if (c->occ_target - c->occ_tol <= 0)
@@ -387,10 +477,16 @@ int cb_fill_drive(struct cb_run *r, uint64_t need_bytes)
 			       strerror(errno));
 			return -1;
 		}
+		landing = landing_used(r, need_bytes / PAGE);
+		r->landing_last = landing;
 		if (used_pages(r) >= lo && used_pages(r) <= hi &&
+		    landing >= c->occ_target - c->occ_tol &&
 		    (free_mem(&nf, &cf) || nf >= want))
 			return 0;
-		if (used_pages(r) < lo && grow(r, goal))
+		/* a quarter of the way past the goal: leveling then spreads the pages */
+		if ((used_pages(r) < lo ||
+		     landing < c->occ_target - c->occ_tol) &&
+		    grow(r, goal + (A - goal) / 4))
 			return -1;
 		if (cb_scan_area(r))
 			return -1;
@@ -398,6 +494,7 @@ int cb_fill_drive(struct cb_run *r, uint64_t need_bytes)
 	}
 	if (cb_stop || cb_scan_area(r))
 		return cb_stop ? 0 : -1;
+	r->landing_last = landing_used(r, need_bytes / PAGE);
 	if (used_pages(r) < lo) {
 		free_mem(&nf, &cf);
 		cb_err(r,
@@ -408,6 +505,37 @@ int cb_fill_drive(struct cb_run *r, uint64_t need_bytes)
 		       nf >> 20, c->headroom >> 20);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * The page allocator hands out a free CMA area from its top pageblocks down
+ * (the last freed order-10 block is at the head of the free list), while
+ * cma_alloc searches the bitmap from the bottom: requests would find free
+ * room below the fill and measure nothing. Allocating the free area in
+ * chunks from the bottom and freeing them top first leaves the bottom
+ * block at the head, so the fill grows from the bottom, where requests
+ * land. Done once, before the counters are read.
+ */
+int cb_fill_prepare(struct cb_run *r)
+{
+	const struct cb_area *a = &r->areas[r->ai];
+	uint64_t chunk = 1024, n = 0, ns, k;
+	struct cb_buf *b = calloc(a->pages / chunk + 1, sizeof(*b));
+	struct cb_record rec;
+
+	if (!b)
+		return -1;
+	while (n < a->pages / chunk && !cb_stop) {
+		memset(&rec, 0, sizeof(rec));
+		if (cb_backend_alloc(r, chunk, 0, &b[n], &rec) || !rec.ok)
+			break;
+		n++;
+	}
+	for (k = n; k-- > 0;)
+		cb_backend_free(r, &b[k], &ns);
+	free(b);
+	r->error[0] = '\0'; /* a chunk that did not fit is no error here */
 	return 0;
 }
 
@@ -644,7 +772,8 @@ int cb_pin_round(struct cb_run *r)
 	memset(&p, 0, sizeof(p));
 	snprintf(p.area, sizeof(p.area), "%s", r->cfg.area);
 	/* up to count in-use pages from the area's base; more than the area is -EINVAL */
-	p.count = F.pin_pages < r->areas[r->ai].pages ? F.pin_pages : r->areas[r->ai].pages;
+	p.count = F.pin_pages < r->areas[r->ai].pages ? F.pin_pages :
+							r->areas[r->ai].pages;
 	if (ioctl(r->dev_fd, CMA_BENCH_IOC_PIN, &p)) {
 		cb_err(r, "CMA_BENCH_IOC_PIN of %" PRIu64 " pages in '%s': %s",
 		       F.pin_pages, r->cfg.area, strerror(errno));

@@ -115,6 +115,7 @@ static int request(struct worker *w, uint64_t round, uint64_t pages)
 		rec.has_occ = true;
 		rec.mix = r->mix_last;
 		rec.occ_used = r->occ_last;
+		rec.landing = r->landing_last;
 	}
 	if (track_inj && cb_area_stat(r, "injected_faults", &inj0))
 		track_inj = false;
@@ -246,6 +247,16 @@ static uint64_t round_pages(const struct cb_config *c, uint64_t round,
 	return c->sizes[round / c->count];
 }
 
+static uint64_t max_request_bytes(const struct cb_config *c)
+{
+	uint64_t m = c->dist != DIST_LIST ? c->dist_max : 0;
+	int i;
+
+	for (i = 0; i < c->nsizes && c->dist == DIST_LIST; i++)
+		m = c->sizes[i] > m ? c->sizes[i] : m;
+	return m * 4096 * c->threads;
+}
+
 static void dry_run(struct cb_run *r)
 {
 	const struct cb_config *c = &r->cfg;
@@ -320,11 +331,10 @@ static int run(struct cb_run *r)
 {
 	const struct cb_config *c = &r->cfg;
 	struct worker w[CB_MAX_THREADS];
-	uint64_t total = rounds_total(c), round, maxreq = 0;
+	uint64_t total = rounds_total(c), round;
 	bool bar = !c->quiet && !c->no_progress && isatty(STDERR_FILENO);
 	unsigned int seed = c->seed, t, nthr = 0;
 	sigset_t all, old;
-	int i;
 
 	memset(w, 0, sizeof(w));
 	for (t = 0; t < c->threads; t++) {
@@ -337,10 +347,6 @@ static int run(struct cb_run *r)
 			goto out;
 		}
 	}
-	for (i = 0; i < c->nsizes; i++)
-		maxreq = c->sizes[i] > maxreq ? c->sizes[i] : maxreq;
-	if (c->dist != DIST_LIST)
-		maxreq = c->dist_max;
 	if (c->threads > 1) {
 		pthread_barrier_init(&R.start, NULL, c->threads + 1);
 		pthread_barrier_init(&R.done, NULL, c->threads + 1);
@@ -366,7 +372,7 @@ static int run(struct cb_run *r)
 		    (now_ns() - r->t0_ns) / 1e9 >= c->duration_s)
 			break;
 		if (c->occ_target >= 0) {
-			if (cb_fill_drive(r, maxreq * 4096 * c->threads))
+			if (cb_fill_drive(r, pages * 4096 * c->threads))
 				break;
 		} else if (r->feat.kpageflags && cb_scan_area(r)) {
 			r->mix_valid = false;
@@ -441,6 +447,7 @@ int main(int argc, char **argv)
 	r->argv = argv;
 	r->dev_fd = r->heap_fd = -1;
 	r->injected_before = r->injected_after = -1;
+	r->landing_last = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	if (r->cfg.dry_run) {
 		dry_run(r);
@@ -488,6 +495,11 @@ int main(int argc, char **argv)
 	if (cb_pressure_start(r))
 		goto out;
 	if (cb_inject_start(r))
+		goto out;
+	/* Occupancy set up before the counters: its moves are not the run's requests. */
+	if (r->cfg.occ_target >= 0 &&
+	    (cb_fill_prepare(r) ||
+	     cb_fill_drive(r, max_request_bytes(&r->cfg))))
 		goto out;
 	if (cb_counters_read(r, &r->before)) {
 		cb_err(r, "cannot read /proc/vmstat and /proc/meminfo: %s",

@@ -415,6 +415,10 @@ static void write_doc(struct cb_run *r, FILE *f)
 			else
 				json_null(&j, "target");
 			json_double(&j, "used", x->occ_used);
+			if (x->landing >= 0)
+				json_double(&j, "landing", x->landing);
+			else
+				json_null(&j, "landing");
 			mix_obj(&j, &x->mix);
 			json_obj_end(&j);
 		} else {

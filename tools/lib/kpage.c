@@ -108,6 +108,12 @@ int kpage_scan(struct kpage *k, uint64_t pfn, size_t pages,
 	return 0;
 }
 
+bool kpage_is_used(const struct kpage *k, size_t i)
+{
+	return (k->flags[i] & ~(BIT(KPF_BUDDY) | BIT(KPF_NOPAGE))) ||
+	       k->counts[i];
+}
+
 double kpage_used_fraction(const struct kpage_mix *mix)
 {
 	if (!mix->pages)

@@ -15,6 +15,7 @@
 #ifndef CMAKIT_KPAGE_H
 #define CMAKIT_KPAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,8 @@ int kpage_open(struct kpage *k, size_t max_pages);
  */
 int kpage_scan(struct kpage *k, uint64_t pfn, size_t pages,
 	       const uint64_t *cma_bitmap, struct kpage_mix *mix);
+/* Page @i of the last scan holds data (anon, shmem, file or other; not free). */
+bool kpage_is_used(const struct kpage *k, size_t i);
 /* (anon + shmem + file + other) / pages */
 double kpage_used_fraction(const struct kpage_mix *mix);
 void kpage_close(struct kpage *k);

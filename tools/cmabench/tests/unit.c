@@ -315,6 +315,7 @@ static int sample_doc(const char *dir)
 		x->injected = -1;
 		x->has_occ = true;
 		x->occ_used = 0.5;
+		x->landing = -1;
 		x->mix.pages = 65536;
 		x->mix.free = 32768;
 		x->mix.anon = 32768;

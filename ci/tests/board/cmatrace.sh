@@ -81,6 +81,7 @@ PY
 	t_eq "live and report give one record per cmabench allocation, same sizes, errnos and pfns" \
 		"n=$n/$n/$n sizes+errno same pfns same complete True" "$cmp"
 	[ -n "$n" ] && [ "$n" -gt 0 ] || t_fail "cmabench made allocations" "result.json: ${n:-none}"
+	t_diag "cmabench allocations: $n; live/report: $cmp"
 
 	tc=$(trace-cmd report -i "$work/trace.dat" 2>/dev/null |
 		sed -nE 's/^.*\[[0-9]+\] +[0-9.]+: +([a-z_]+):.*/\1/p' |
@@ -94,6 +95,28 @@ print(" ".join("%s=%d" % (k, v) for k, v in sorted(e.items()) if v), end=" ")' "
 	t_eq "live reports no lost events on this small run" "0 0" "$lost"
 	t_eq "no cmatrace instance remains and no event stays enabled after the run" \
 		"$state0" "$(trace_state)"
+fi
+
+# 1b. a ring buffer too small for the load: lost events are reported ------
+"$CM" live -b 4 -o "$work/lost.jsonl" --summary-json "$work/lost.sum.json" -- \
+	$PY -c 'import os, sys
+a = os.open(sys.argv[1] + "/alloc", os.O_WRONLY)
+f = os.open(sys.argv[1] + "/free", os.O_WRONLY)
+for _ in range(3000):
+    os.write(a, b"1")
+    os.write(f, b"1")' "/sys/kernel/debug/cma/$area" >/dev/null 2>"$work/lost.err"
+rc=$?
+lost=$($PY -c 'import json,sys
+s = json.load(open(sys.argv[1]))
+recs = [json.loads(l) for l in open(sys.argv[2])]
+flagged = sum(1 for r in recs if "lost_events" in r["missing"] or "start" in r["missing"] or "finish" in r["missing"])
+print("lost" if s["missed_events"] + s["missed_unknown"] > 0 else "none", "flagged" if flagged else "unflagged")' \
+	"$work/lost.sum.json" "$work/lost.jsonl" 2>&1)
+if [ $rc -eq 0 ] && [ "$lost" = "lost flagged" ] && grep -q "lost" "$work/lost.err"; then
+	t_ok "with a 4 KiB buffer, lost events are counted, reported on stderr and flagged in records"
+else
+	t_fail "with a 4 KiB buffer, lost events are counted, reported on stderr and flagged in records" \
+		"rc=$rc $lost" "$(tail -n 2 "$work/lost.err")"
 fi
 
 # 2. a pinned page blocks an allocation: the record names it -----------------

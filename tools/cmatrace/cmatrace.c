@@ -342,14 +342,15 @@ static int do_report(const struct args *a)
 
 static volatile sig_atomic_t stop_sig;
 static struct tracefs_instance *live_inst;
-static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
-static struct sigaction old_actions[3];
+/* SIGPIPE too: a closed output pipe must end in the cleanup path */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+static struct sigaction old_actions[4];
 
+/* Only a flag: tracefs_iterate_stop() would drop the rest of the page being
+ * read, and each pass over the buffers ends by itself once they are empty. */
 static void on_stop(int sig)
 {
 	stop_sig = sig;
-	if (live_inst)
-		tracefs_iterate_stop(live_inst);
 }
 
 struct live_ctx {
@@ -411,7 +412,7 @@ static pid_t start_command(char **cmd)
 
 	if (pid != 0)
 		return pid;
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++)
 		sigaction(stop_signals[i], &old_actions[i], NULL);
 	execvp(cmd[0], cmd);
 	fprintf(stderr, "cmatrace: cannot run %s: %s\n", cmd[0],
@@ -470,10 +471,11 @@ static int do_live(const struct args *a)
 			"cmatrace: tracefs instance %s already exists\n", name);
 		return 1;
 	}
-	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 4; i++) {
+		sa.sa_handler = stop_signals[i] == SIGPIPE ? SIG_IGN : on_stop;
 		sigaction(stop_signals[i], &sa, &old_actions[i]);
+	}
 
 	tep = tracefs_local_events_system(NULL, systems);
 	if (!tep) {
@@ -572,7 +574,6 @@ static int do_live(const struct args *a)
 	}
 	/* drain what the buffers still hold, then close open allocations */
 	tracefs_trace_off(live_inst);
-	stop_sig = 0;
 	if (tracefs_iterate_raw_events(tep, live_inst, NULL, 0, live_record,
 				       &l) < 0) {
 		fprintf(stderr, "cmatrace: cannot read the ring buffers\n");

@@ -184,6 +184,16 @@ t_eq "live -- sleep stopped by SIGTERM stops the command too (exit 128+15)" 143 
 if pgrep -fx "sleep 60" >/dev/null; then t_fail "  ... the command is gone" "sleep 60 still runs"; else t_ok "  ... the command is gone"; fi
 t_eq "  ... and leaves no instance and no enabled event" "$state0" "$(trace_state)"
 
+# the reader of the output goes away: SIGPIPE must not skip the cleanup
+( "$CM" live -- $PY -c 'import os, sys
+a = os.open(sys.argv[1] + "/alloc", os.O_WRONLY)
+f = os.open(sys.argv[1] + "/free", os.O_WRONLY)
+for _ in range(1000):
+    os.write(a, b"1")
+    os.write(f, b"1")' "/sys/kernel/debug/cma/$area" 2>"$work/pipe.err"; echo $? >"$work/pipe.rc" ) | head -c 10 >/dev/null
+t_eq "live whose output pipe closes exits 1 with an error" "1" "$(cat "$work/pipe.rc")"
+t_eq "  ... and leaves no instance and no enabled event" "$state0" "$(trace_state)"
+
 mkdir "$TRACEFS/instances/cmatrace-taken"
 "$CM" live -i cmatrace-taken -- true >/dev/null 2>&1
 rc=$?

@@ -213,6 +213,20 @@ int cb_detect(struct cb_run *r)
 		}
 		break;
 	}
+	{
+		uint64_t m = c->dist != DIST_LIST ? c->dist_max : 0;
+
+		for (i = 0; i < c->nsizes && c->dist == DIST_LIST; i++)
+			m = c->sizes[i] > m ? c->sizes[i] : m;
+		if (m > r->areas[r->ai].pages) {
+			cb_err(r,
+			       "a request of %" PRIu64
+			       " pages is larger than area '%s' (%" PRIu64
+			       " pages)",
+			       m, c->area, r->areas[r->ai].pages);
+			return -1;
+		}
+	}
 	r->kernel_timing = r->backend == BK_CMA_BENCH;
 	return 0;
 }

@@ -129,6 +129,7 @@ struct cb_record {
 	int err;
 	int64_t kernel_ns, retries, pfn, release_ns; /* -1: null */
 	int injected; /* -1 null, 0, 1 */
+	int64_t pinned; /* -1 null */
 	bool has_occ;
 	double occ_used, landing;
 	struct kpage_mix mix;
@@ -179,6 +180,7 @@ struct cb_run {
 	uint64_t *cma_bitmap;
 	double occ_last;
 	double landing_last; /* < 0: not measured */
+	int64_t pinned_last; /* pages pinned this round, -1: no pins */
 	struct kpage_mix mix_last;
 	bool mix_valid;
 

@@ -330,6 +330,13 @@ static int grow(struct cb_run *r, uint64_t goal)
 		g->ballast = kind != fill;
 		region_count(r, g, &in, &out);
 		used += in;
+		/*
+		 * Page cache and shmem outside the area go at once (their
+		 * ballast is anonymous memory): a scratch disk holds only
+		 * what sits in the area.
+		 */
+		if (kind != K_ANON && kind != K_THP && out)
+			region_drop(r, g, false, UINT64_MAX);
 		if (kind == fill && !in && ++stuck > 16)
 			break;
 	}
@@ -781,6 +788,7 @@ int cb_pin_round(struct cb_run *r)
 	}
 	F.pin_handle = p.handle;
 	F.pinned = true;
+	r->pinned_last = p.pinned;
 	return 0;
 }
 

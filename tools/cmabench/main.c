@@ -111,6 +111,7 @@ static int request(struct worker *w, uint64_t round, uint64_t pages)
 	rec.thread = w->id;
 	rec.injected = -1;
 	rec.release_ns = -1;
+	rec.pinned = r->pinned_last;
 	if (r->mix_valid) {
 		rec.has_occ = true;
 		rec.mix = r->mix_last;
@@ -448,6 +449,7 @@ int main(int argc, char **argv)
 	r->dev_fd = r->heap_fd = -1;
 	r->injected_before = r->injected_after = -1;
 	r->landing_last = -1;
+	r->pinned_last = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	if (r->cfg.dry_run) {
 		dry_run(r);

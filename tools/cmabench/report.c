@@ -408,6 +408,7 @@ static void write_doc(struct cb_run *r, FILE *f)
 		else
 			json_bool(&j, "injected", x->injected);
 		null_or_s64(&j, "release_ns", x->release_ns);
+		null_or_s64(&j, "pinned", x->pinned);
 		if (x->has_occ) {
 			json_obj_begin(&j, "occupancy");
 			if (c->occ_target >= 0)

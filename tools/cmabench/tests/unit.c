@@ -313,6 +313,7 @@ static int sample_doc(const char *dir)
 		x->kernel_ns = x->retries = x->pfn = -1;
 		x->release_ns = x->ok ? 500 : -1;
 		x->injected = -1;
+		x->pinned = -1;
 		x->has_occ = true;
 		x->occ_used = 0.5;
 		x->landing = -1;

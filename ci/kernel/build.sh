@@ -145,3 +145,17 @@ start=$(date +%s)
 run make -C "$SRC" O="$OUT" -j"$JOBS" CC="$cc" LOCALVERSION="$localversion" bzImage
 release=$(cat "$OUT/include/config/kernel.release")
 info "kernel: $release ready in $(($(date +%s) - start)) s: ${OUT#"$ROOT"/}/arch/x86/boot/bzImage"
+
+# Selftests from the patched tree ------------------------------------------------
+# The series' tools/testing/selftests/cma and the kernel's own dmabuf-heaps
+# test, built against this tree's UAPI headers into build/kernel/selftests/,
+# where the board tests (ci/tests/board/kernel-*.sh) run them.
+SELFTESTS=$KDIR/selftests
+run make -C "$SRC" O="$OUT" headers_install
+for t in cma dmabuf-heaps; do
+	[ -d "$SRC/tools/testing/selftests/$t" ] || continue
+	mkdir -p "$SELFTESTS/$t"
+	run make -C "$SRC/tools/testing/selftests/$t" OUTPUT="$SELFTESTS/$t" \
+		KHDR_INCLUDES="-isystem $OUT/usr/include" CC=gcc
+done
+info "kernel: selftests in ${SELFTESTS#"$ROOT"/}"

@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Board tests of the kernel series (kernel-patches/): the cma selftests
+# (tools/testing/selftests/cma, kselftest harness, built by `make kernel`
+# into build/kernel/selftests/), the kernel's own dmabuf-heaps selftest, and
+# a trace-cmd recording of every new cma event that libtraceevent must parse.
+# The CMA area is more than half of the memory so that movable pages land in
+# it and the tests can pin and migrate them.
+# vm-args: --mem 512M --cma 256M
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../../.." && pwd)
+. "$ROOT/ci/tests/tap.sh"
+. "$ROOT/ci/tests/board/lib.sh"
+
+SELFTESTS=$ROOT/build/kernel/selftests
+CMA_TEST=$SELFTESTS/cma/cma_bench_test
+HEAP_TEST=$SELFTESTS/dmabuf-heaps/dmabuf-heap
+
+# kselftest TAP -> our TAP, one line per test case; the exit status must agree.
+run_kselftest() {
+	local name=$1 out rc line
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		'ok '[0-9]*' # SKIP'*)
+			line=${line#ok }; line=${line#* }
+			t_skip "$name: ${line%% # SKIP*}" "${line#* # SKIP }" ;;
+		'ok '[0-9]*)
+			line=${line#ok }; t_ok "$name: ${line#* }" ;;
+		'not ok '[0-9]*)
+			line=${line#not ok }; t_fail "$name: ${line#* }" ;;
+		'#'*) echo "$line" ;;
+		esac
+	done <<<"$out"
+	if [ $rc -ne 0 ]; then
+		t_fail "$name exits 0" "exit $rc"
+	fi
+}
+
+if [ ! -c /dev/cma_bench ]; then
+	t_fail "/dev/cma_bench exists" "$(ls -l /dev/cma_bench 2>&1)"
+	t_done
+	exit
+fi
+if [ ! -x "$CMA_TEST" ]; then
+	t_fail "the cma selftest is built" "$CMA_TEST missing (make kernel builds it)"
+	t_done
+	exit
+fi
+
+# 1. the cma selftests ------------------------------------------------------------
+run_kselftest cma "$CMA_TEST"
+
+# 2. nothing left behind by them ---------------------------------------------------
+area=$(cma_default_area)
+t_eq "area $area: nothing allocated after the selftests" 0 "$(cma_used "$area")"
+t_eq "fail_cma is back to probability 0" 0 "$(cat /sys/kernel/debug/fail_cma/probability)"
+
+# 3. every new event parses with libtraceevent ----------------------------------
+if command -v trace-cmd >/dev/null; then
+	dat=/tmp/kernel-cma-trace.dat
+	trace-cmd record -q -o "$dat" -e cma \
+		"$CMA_TEST" -f cma -t trace_migration_phases -t pinned_page_makes_range_busy \
+		>/tmp/kernel-cma-record.log 2>&1
+	report=$(trace-cmd report -i "$dat" 2>&1)
+	t_eq "trace-cmd report shows no FAILED TO PARSE" 0 "$(grep -c 'FAILED TO PARSE' <<<"$report")"
+	for ev in cma_alloc_start cma_alloc_finish cma_release cma_range_isolate \
+		cma_range_drain cma_range_migrate cma_range_test cma_busy_page; do
+		n=$(grep -c " $ev: " <<<"$report")
+		if [ "$n" -gt 0 ]; then
+			t_ok "trace-cmd report shows $ev ($n)"
+		else
+			t_fail "trace-cmd report shows $ev" "$(head -n 20 <<<"$report")"
+		fi
+	done
+	line=$(grep -m1 ' cma_busy_page: ' <<<"$report")
+	t_diag "$line"
+	case $line in
+	*'reason=pinned'*'migratetype='[a-z]*) t_ok "cma_busy_page prints its reason and migratetype symbolically" ;;
+	*) t_fail "cma_busy_page prints its reason and migratetype symbolically" "$line" ;;
+	esac
+	rm -f "$dat"
+else
+	t_skip "trace-cmd report parses the cma events" "trace-cmd is not installed"
+fi
+
+# 4. the kernel's dmabuf-heaps selftest -------------------------------------------
+if [ -x "$HEAP_TEST" ]; then
+	out=$("$HEAP_TEST" 2>&1)
+	rc=$?
+	t_eq "dmabuf-heaps selftest passes" 0 "$rc"
+	[ $rc -eq 0 ] || t_diag "$(echo "$out" | tail -n 20)"
+	grep -q "Testing heap: $area" <<<"$out" && t_ok "dmabuf-heaps tested the CMA heap $area" ||
+		t_fail "dmabuf-heaps tested the CMA heap $area" "$(echo "$out" | grep 'Testing heap')"
+else
+	t_fail "the dmabuf-heaps selftest is built" "$HEAP_TEST missing"
+fi
+
+t_done

@@ -51,6 +51,13 @@ fi
 LOG=$OUT.log
 mkdir -p "$KDIR"
 
+# One build at a time: the source tree is shared by both variants.
+exec 9>"$KDIR/.lock"
+if ! flock -n 9; then
+	info "kernel: waiting for another build of this tree to finish"
+	flock 9
+fi
+
 run() {
 	if [ "${V:-0}" = 1 ]; then
 		"$@"
@@ -100,7 +107,7 @@ if [ "$(cat "$OUT/.cmakit-config" 2>/dev/null)" != "$config_id" ] || [ ! -f "$OU
 	run make -C "$SRC" O="$OUT" x86_64_defconfig
 	run "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" "$OUT/.config" \
 		"$SRC/kernel/configs/kvm_guest.config" "${fragments[@]}"
-	run make -C "$SRC" O="$OUT" LOCALVERSION="$localversion" olddefconfig
+	run make -C "$SRC" O="$OUT" olddefconfig
 	sed -i "s/^CONFIG_LOCALVERSION=.*/CONFIG_LOCALVERSION=\"$localversion\"/; s/^CONFIG_LOCALVERSION_AUTO=y/# CONFIG_LOCALVERSION_AUTO is not set/" "$OUT/.config"
 	run make -C "$SRC" O="$OUT" olddefconfig
 
@@ -142,7 +149,7 @@ cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
 info "kernel: building $(basename "$OUT") with $JOBS job(s) (log: ${LOG#"$ROOT"/})"
 start=$(date +%s)
-run make -C "$SRC" O="$OUT" -j"$JOBS" CC="$cc" LOCALVERSION="$localversion" bzImage
+run make -C "$SRC" O="$OUT" -j"$JOBS" CC="$cc" LOCALVERSION= bzImage
 release=$(cat "$OUT/include/config/kernel.release")
 info "kernel: $release ready in $(($(date +%s) - start)) s: ${OUT#"$ROOT"/}/arch/x86/boot/bzImage"
 

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/busybox sh
 # SPDX-License-Identifier: GPL-2.0
 #
 # PID 1 of the cmakit virtual board. The root file system is the host's own
@@ -11,8 +11,17 @@
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C.UTF-8
 
+# Under TCG every dynamically linked exec costs a lot (util-linux mount takes
+# about 0.5 s), so init is a static busybox script and uses its applets.
+mount() { /bin/busybox mount "$@"; }
+mkdir() { /bin/busybox mkdir "$@"; }
+hostname() { /bin/busybox hostname "$@"; }
+dmesg() { /bin/busybox dmesg "$@"; }
+
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
+# Everything is built in: no usermode modprobe (a dynamic exec) on mounts.
+echo >/proc/sys/kernel/modprobe
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm 2>/dev/null
 mount -t devpts devpts /dev/pts
@@ -28,7 +37,8 @@ hostname cmakit-board 2>/dev/null
 
 ctl=
 out=
-for arg in $(cat /proc/cmdline); do
+read -r cmdline </proc/cmdline
+for arg in $cmdline; do
 	case $arg in
 	cmakit_ctl=*) ctl=${arg#cmakit_ctl=} ;;
 	cmakit_out=*) out=${arg#cmakit_out=} ;;
@@ -38,9 +48,11 @@ done
 opts=trans=virtio,version=9p2000.L,msize=262144
 if [ -n "$ctl" ] && mount -t 9p -o "$opts" cmakit-ctl "$ctl"; then
 	[ -n "$out" ] && mount -t 9p -o "$opts" cmakit-out "$out"
-	cut -d' ' -f1 /proc/uptime >"$ctl/started"
-	echo "cmakit-init: running command (uptime $(cat "$ctl/started") s)" >/dev/kmsg
-	cd "$(cat "$ctl/cwd" 2>/dev/null || echo /)" 2>/dev/null || cd /
+	read -r up _ </proc/uptime
+	echo "$up" >"$ctl/started"
+	echo "cmakit-init: running command (uptime $up s)" >/dev/kmsg
+	read -r cwd <"$ctl/cwd" 2>/dev/null
+	cd "${cwd:-/}" 2>/dev/null || cd /
 	/bin/bash "$ctl/cmd.sh" </dev/null >"$ctl/output" 2>&1
 	rc=$?
 	dmesg >"$ctl/dmesg" 2>/dev/null

@@ -21,7 +21,8 @@
 #   126  the guest ended without reporting the command's status (crash, panic)
 #   127  the board could not be started
 # The run's directory (build/vm/runs/<id>: console.log, output, dmesg, rc,
-# timing) is kept; build/vm/last points at the newest one.
+# timing) is kept; build/vm/last points at the newest one. VM_RUN_ID=<id>
+# names the run directory instead of a generated one.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -69,7 +70,14 @@ command -v qemu-system-x86_64 >/dev/null || { echo "vm: qemu-system-x86_64 missi
 
 mkdir -p "$ROOT/build/vm/runs" "$OUTDIR" || exit 127
 OUTDIR=$(cd "$OUTDIR" && pwd)
-RUN=$(mktemp -d "$ROOT/build/vm/runs/$(date +%Y%m%d-%H%M%S)-XXXX") || exit 127
+if [ -n "${VM_RUN_ID:-}" ]; then
+	# The caller names the run (to find its logs when others run boards too).
+	RUN=$ROOT/build/vm/runs/$VM_RUN_ID
+	[ ! -e "$RUN" ] || { echo "vm: run $VM_RUN_ID exists already" >&2; exit 127; }
+	mkdir -p "$RUN" || exit 127
+else
+	RUN=$(mktemp -d "$ROOT/build/vm/runs/$(date +%Y%m%d-%H%M%S)-XXXX") || exit 127
+fi
 ln -sfn "$RUN" "$ROOT/build/vm/last"
 # keep the 30 newest runs
 ls -1dt "$ROOT"/build/vm/runs/*/ 2>/dev/null | tail -n +31 | xargs -r rm -rf
@@ -109,13 +117,19 @@ fi
 
 cmdline="console=ttyS0 root=hostroot rootfstype=9p"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
-cmdline+=" init=$ROOT/ci/vm/init.sh panic=-1 cmakit_ctl=$RUN cmakit_out=$OUTDIR"
+cmdline+=" init=$ROOT/ci/vm/init.sh panic=-1 no_timer_check cmakit_ctl=$RUN cmakit_out=$OUTDIR"
 [ "$CMA" = none ] || cmdline+=" cma=$CMA"
 [ -z "$APPEND" ] || cmdline+=" $APPEND"
 echo "$cmdline" >"$RUN/cmdline"
 
+# qboot (in Debian's qemu-system-data) gets to the kernel far faster than
+# SeaBIOS under TCG; fall back to the default firmware where it is missing.
+bios=
+[ -r /usr/share/qemu/qboot.rom ] && bios="-bios /usr/share/qemu/qboot.rom"
+
 qemu=(qemu-system-x86_64 "${accel[@]}" -m "$MEM" -smp "$CPUS"
 	-nodefaults -display none -no-reboot -monitor none
+	$bios
 	-serial "file:$RUN/console.log"
 	-kernel "$KERNEL" -append "$cmdline"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"

@@ -10,9 +10,16 @@ ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 VM=$ROOT/ci/vm/run.sh
 export VM_QUIET=1
 
-# QEMU processes started from this checkout's runner
-our_qemus() { pgrep -f "qemu-system.*cmakit_ctl=$ROOT/build/vm/runs/" || true; }
-last_run() { readlink -f "$ROOT/build/vm/last"; }
+# Every run of this test has its own run id, so that boards started by
+# others at the same time are neither counted nor touched.
+ID=runner-$$-$(date +%s)
+N=0
+next_run() {
+	N=$((N + 1))
+	export VM_RUN_ID=$ID-$N
+}
+last_run() { echo "$ROOT/build/vm/runs/$VM_RUN_ID"; }
+our_qemus() { pgrep -f "qemu-system.*cmakit_ctl=$(last_run) " || true; }
 
 check_no_qemu() {
 	local left
@@ -26,6 +33,7 @@ check_no_qemu() {
 }
 
 # exit status ------------------------------------------------------------------
+next_run
 out=$("$VM" -- 'echo hello from $(uname -n); exit 3' <&- 2>&1)
 rc=$?
 t_eq "a guest command exiting 3 makes the runner exit 3 (stdin closed)" 3 "$rc"
@@ -36,6 +44,7 @@ case $out in *"hello from cmakit-board"*) t_ok "the guest command's output reach
 check_no_qemu "after a normal run"
 
 # crash --------------------------------------------------------------------------
+next_run
 out=$("$VM" --timeout 120 -- 'echo c > /proc/sysrq-trigger; sleep 30; exit 0' <&- 2>&1)
 rc=$?
 if [ $rc -ge 124 ] && [ $rc -le 126 ] && [ $rc -ne 124 ]; then
@@ -49,6 +58,7 @@ check_no_qemu "after a crash"
 
 # kernel warning with a successful command ----------------------------------------
 # A WARNING on the console fails the run even when the command succeeds.
+next_run
 out=$("$VM" -- 'echo "WARNING: CPU: 0 PID: 1 at injected by test" > /dev/kmsg; exit 0' <&- 2>&1)
 rc=$?
 t_eq "a WARNING on the console fails a run whose command succeeded" 125 "$rc"
@@ -56,6 +66,7 @@ check_no_qemu "after a warning"
 
 # hang -------------------------------------------------------------------------
 start=$(date +%s)
+next_run
 out=$("$VM" --timeout 20 -- 'sleep 600' <&- 2>&1)
 rc=$?
 took=$(($(date +%s) - start))
@@ -68,13 +79,13 @@ check_no_qemu "after a hang"
 
 # interrupt ------------------------------------------------------------------------
 for sig in INT TERM; do
-	prev=$(last_run)
+	next_run
 	set -m
 	"$VM" --timeout 300 -- 'sleep 600' <&- >/dev/null 2>&1 &
 	pid=$!
 	set +m
 	for _ in $(seq 1 600); do
-		[ "$(last_run)" != "$prev" ] && [ -s "$(last_run)/started" ] && break
+		[ -s "$(last_run)/started" ] && break
 		sleep 0.1
 	done
 	kill -$sig $pid
@@ -85,6 +96,7 @@ for sig in INT TERM; do
 done
 
 # bad input ------------------------------------------------------------------------
+next_run
 out=$("$VM" --timeout abc -- true 2>&1)
 rc=$?
 [ $rc -eq 127 ] && [ "$(echo "$out" | wc -l)" = 1 ] && t_ok "a bad --timeout gives one line and status 127" ||

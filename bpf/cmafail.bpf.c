@@ -16,6 +16,9 @@
 const volatile struct tp_field f_start_name = {};
 const volatile struct tp_field f_start_count = {};
 const volatile struct tp_field f_start_align = {};
+const volatile struct tp_field f_fin_name = {};
+const volatile struct tp_field f_fin_count = {};
+const volatile struct tp_field f_fin_align = {};
 const volatile struct tp_field f_fin_page = {};
 const volatile struct tp_field f_fin_errorno = {};
 const volatile struct tp_field f_fin_retries = {};
@@ -93,7 +96,9 @@ static __always_inline struct fail_info *begin(void)
 	if (!s)
 		return NULL;
 	__builtin_memset(s, 0, sizeof(*s));
-	s->ts_ns = bpf_ktime_get_ns();
+	/* the series reports elapsed_ns: no clock read on that path */
+	if (!use_event_result)
+		s->ts_ns = bpf_ktime_get_ns();
 	s->last_ret = -ENOMEM;
 	s->reason = -1;
 	s->stage = -1;
@@ -102,6 +107,16 @@ static __always_inline struct fail_info *begin(void)
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 	bpf_map_update_elem(&inflight, &tid, s, BPF_ANY);
 	return bpf_map_lookup_elem(&inflight, &tid);
+}
+
+/* Patched path: the allocation's state, created at its first busy page. */
+static __always_inline struct fail_info *current_or_begin(void)
+{
+	struct fail_info *s = current_alloc();
+
+	if (s || !use_event_result)
+		return s;
+	return begin();
 }
 
 /* Emit the record of the allocation in s if it failed or was retried. */
@@ -116,6 +131,8 @@ static __always_inline void finish(void *ctx, struct fail_info *s, int err,
 	s->elapsed_ns = elapsed;
 	if (!err && !(retries && report_retried))
 		goto out;
+	if (use_event_result)
+		s->ts_ns = bpf_ktime_get_ns() - elapsed;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		__sync_fetch_and_add(&lost, 1);
@@ -210,12 +227,40 @@ int tp_busy_retry(void *ctx)
 	return 0;
 }
 
+/*
+ * The series' cma_alloc_finish carries the whole outcome, so on that path
+ * nothing runs at cma_alloc_start: the state of an allocation exists only
+ * once a busy page or a failed test was seen, and successful allocations
+ * cost one lookup here.
+ */
+static __always_inline void finish_patched(void *ctx, struct fail_info *s)
+{
+	int err = (int)tp_read(ctx, &f_fin_errorno);
+	__u32 retries = tp_read(ctx, &f_fin_retries);
+
+	if (!s) {
+		if (!err && !(retries && report_retried))
+			return;
+		s = begin();
+		if (!s)
+			return;
+	}
+	s->count = tp_read(ctx, &f_fin_count);
+	s->align = tp_read(ctx, &f_fin_align);
+	tp_read_str(ctx, &f_fin_name, s->area, sizeof(s->area));
+	finish(ctx, s, err, retries, tp_read(ctx, &f_fin_elapsed));
+}
+
 SEC("tracepoint/cma/cma_alloc_finish")
 int tp_alloc_finish(void *ctx)
 {
 	struct fail_info *s = current_alloc();
 	int err;
 
+	if (use_event_result) {
+		finish_patched(ctx, s);
+		return 0;
+	}
 	if (!s)
 		return 0;
 	if (use_event_result) {
@@ -234,7 +279,7 @@ int tp_alloc_finish(void *ctx)
 SEC("tracepoint/cma/cma_busy_page")
 int tp_busy_page(void *ctx)
 {
-	struct fail_info *s = current_alloc();
+	struct fail_info *s = current_or_begin();
 	__u32 st = 0;
 
 	if (!s)
@@ -272,14 +317,15 @@ int tp_busy_page(void *ctx)
 /* The final isolation test: where it stopped, if it failed. */
 static __always_inline int on_test(void *ctx)
 {
-	struct fail_info *s = current_alloc();
+	struct fail_info *s;
 	__u64 end, failed;
 
-	if (!s)
-		return 0;
 	end = tp_read(ctx, &f_test_end);
 	failed = tp_read(ctx, &f_test_failed);
 	if (test_is_stock ? failed >= end : !failed)
+		return 0;
+	s = current_or_begin();
+	if (!s)
 		return 0;
 	/* a cma_busy_page report for the same attempt says more */
 	if (s->busy_src == BUSY_EVENT && s->busy_pfn == failed)

@@ -177,6 +177,9 @@ static int configure(struct cmafail_bpf *obj)
 	TPF("cma_alloc_start", "count", f_start_count);
 	TPF("cma_alloc_start", "align", f_start_align);
 	TPF("cma_alloc_finish", "page", f_fin_page);
+	TPF("cma_alloc_finish", "name", f_fin_name);
+	TPF("cma_alloc_finish", "count", f_fin_count);
+	TPF("cma_alloc_finish", "align", f_fin_align);
 	TPF("cma_alloc_busy_retry", "pfn", f_retry_pfn);
 	TPF("cma_alloc_busy_retry", "page", f_retry_page);
 	TPF("cma_alloc_busy_retry", "count", f_retry_count);

@@ -13,6 +13,9 @@
 const volatile struct tp_field f_start_name = {};
 const volatile struct tp_field f_start_count = {};
 const volatile struct tp_field f_fin_page = {};
+const volatile struct tp_field f_fin_name = {};
+const volatile struct tp_field f_fin_count = {};
+const volatile struct tp_field f_fin_elapsed = {}; /* the series */
 /* cma_range_* (the series): one elapsed_ns per phase */
 const volatile struct tp_field f_ph_elapsed[NR_PHASES] = {};
 const volatile struct tp_field f_mig_attempted = {};
@@ -56,7 +59,6 @@ struct {
 } events SEC(".maps");
 
 __u64 lost = 0;
-__u64 orphans = 0; /* phase events outside any traced allocation */
 
 static struct mig_hist zero_hist;
 
@@ -82,25 +84,35 @@ static __always_inline void hist_add(const char *area, __u32 kind, __u64 v)
 	__sync_fetch_and_add(&h->sum, v);
 }
 
-SEC("tracepoint/cma/cma_alloc_start")
-int tp_alloc_start(void *ctx)
+static __always_inline struct mig_info *begin(void)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, zero = 0;
 	struct mig_info *s;
 
 	if (target_tgid && (id >> 32) != (__u32)target_tgid)
-		return 0;
+		return NULL;
 	s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
-		return 0;
+		return NULL;
 	__builtin_memset(s, 0, sizeof(*s));
-	s->ts_ns = bpf_ktime_get_ns();
 	s->pid = tid;
-	s->count = tp_read(ctx, &f_start_count);
-	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 	bpf_map_update_elem(&inflight, &tid, s, BPF_ANY);
+	return bpf_map_lookup_elem(&inflight, &tid);
+}
+
+/* Stock kernels: an allocation is timed from here. */
+SEC("tracepoint/cma/cma_alloc_start")
+int tp_alloc_start(void *ctx)
+{
+	struct mig_info *s = begin();
+
+	if (!s)
+		return 0;
+	s->ts_ns = bpf_ktime_get_ns();
+	s->count = tp_read(ctx, &f_start_count);
+	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
 	return 0;
 }
 
@@ -114,7 +126,14 @@ int tp_alloc_finish(void *ctx)
 
 	if (!s)
 		return 0;
-	s->elapsed_ns = bpf_ktime_get_ns() - s->ts_ns;
+	if (f_fin_elapsed.flags & TPF_PRESENT) {
+		/* the series: the allocation began with its first phase event */
+		s->elapsed_ns = tp_read(ctx, &f_fin_elapsed);
+		s->count = tp_read(ctx, &f_fin_count);
+		tp_read_str(ctx, &f_fin_name, s->area, sizeof(s->area));
+	} else {
+		s->elapsed_ns = bpf_ktime_get_ns() - s->ts_ns;
+	}
 	s->ok = tp_read(ctx, &f_fin_page) != 0;
 	/* allocations that never reached alloc_contig_range() cost nothing here */
 	if (s->ranges) {
@@ -139,14 +158,18 @@ int tp_alloc_finish(void *ctx)
 
 /* ---- the series' per-phase events -------------------------------------- */
 
+/*
+ * The series' phase events: the first one of an allocation creates its
+ * state, so nothing runs at cma_alloc_start and no clock is read.
+ */
 static __always_inline int on_phase(void *ctx, int ph)
 {
 	struct mig_info *s = current_alloc();
 
-	if (!s) {
-		__sync_fetch_and_add(&orphans, 1);
+	if (!s)
+		s = begin();
+	if (!s)
 		return 0;
-	}
 	if (ph < 0 || ph >= NR_PHASES)
 		return 0;
 	if (ph == PH_ISOLATE)

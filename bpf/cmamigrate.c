@@ -192,6 +192,13 @@ static int configure(struct cmamigrate_bpf *obj)
 	tp_field("cma", "cma_alloc_start", "name", &ro->f_start_name);
 	tp_field("cma", "cma_alloc_start", "count", &ro->f_start_count);
 	tp_field("cma", "cma_alloc_finish", "page", &ro->f_fin_page);
+	tp_field("cma", "cma_alloc_finish", "name", &ro->f_fin_name);
+	tp_field("cma", "cma_alloc_finish", "count", &ro->f_fin_count);
+	if (env.path == PATH_PATCHED)
+		tp_field("cma", "cma_alloc_finish", "elapsed_ns",
+			 &ro->f_fin_elapsed);
+	bpf_program__set_autoload(obj->progs.tp_alloc_start,
+				  env.path == PATH_STOCK);
 	for (i = 0; i < NR_PHASES; i++) {
 		bpf_program__set_autoload(tps[i], env.path == PATH_PATCHED);
 		if (env.path == PATH_PATCHED) {
@@ -329,8 +336,7 @@ static int collect(int fd, struct row **out)
 	return n;
 }
 
-static void print_text(const struct row *rows, int n,
-		       unsigned long long orphans)
+static void print_text(const struct row *rows, int n)
 {
 	const char *unit = env.ms ? "msecs" : "usecs";
 	char tbuf[32];
@@ -360,14 +366,10 @@ static void print_text(const struct row *rows, int n,
 				r->key.kind == H_PAGES_MIGRATED ? "pages" :
 								  unit);
 	}
-	if (orphans)
-		printf("\nphase events outside traced allocations: %llu\n",
-		       orphans);
 	fflush(stdout);
 }
 
-static void print_json(const struct row *rows, int n,
-		       unsigned long long orphans, unsigned long long lost)
+static void print_json(const struct row *rows, int n, unsigned long long lost)
 {
 	size_t k;
 	int i, j;
@@ -399,7 +401,7 @@ static void print_json(const struct row *rows, int n,
 		}
 		printf("}}");
 	}
-	printf("],\"orphan_phase_events\":%llu,\"lost\":%llu", orphans, lost);
+	printf("],\"lost\":%llu", lost);
 	if (env.records) {
 		printf(",\"records\":[");
 		for (k = 0; k < nr_recs; k++) {
@@ -427,7 +429,6 @@ static void print_json(const struct row *rows, int n,
 
 static int report(struct cmamigrate_bpf *obj, struct ring_buffer *rb)
 {
-	unsigned long long orphans = obj->bss->orphans;
 	struct row *rows = NULL;
 	int n;
 
@@ -437,10 +438,9 @@ static int report(struct cmamigrate_bpf *obj, struct ring_buffer *rb)
 	if (n < 0)
 		return n;
 	if (env.json)
-		print_json(rows, n, orphans, obj->bss->lost);
+		print_json(rows, n, obj->bss->lost);
 	else
-		print_text(rows, n, orphans);
-	obj->bss->orphans = 0;
+		print_text(rows, n);
 	free(rows);
 	return 0;
 }

@@ -1,17 +1,56 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make run`: the main job. Boots the virtual board and records the state of
-# every CMA area into results/<run-id>/.
+# `make run [SCENARIO=name]`: the main job. Boots the virtual board, runs the
+# scenario with cmabench while cmatrace records the trace events and the BPF
+# collectors their histograms, then renders the report on the host:
+#
+#   results/<run-id>/result.json     cmabench (docs/results.md)
+#   results/<run-id>/cmatrace.jsonl  one record per allocation (docs/cmatrace.md)
+#   results/<run-id>/bpf.json        BPF collectors (docs/bpf.md)
+#   results/<run-id>/board-*.txt     the areas before and after
+#   results/<run-id>/console.log     the board's console
+#   results/<run-id>/report.html     the report; summary.txt its text form
+#
+# A component that is missing from the build is left out, and said so.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/ci/lib.sh"
+cd "$ROOT"
 
-run_id=$(date +%Y%m%d-%H%M%S)-$(series_hash)
-dir=$ROOT/results/$run_id
+SCENARIO=${1:-${SCENARIO:-smoke}}
+CMABENCH=tools/cmabench/cmabench
+CMATRACE=tools/cmatrace/cmatrace
+CMACOLLECT=build/bpf/cmacollect
+[ -x "$CMABENCH" ] || die "run: $CMABENCH is not built (make tools)"
+"$CMABENCH" --list 2>/dev/null | grep -qw -- "$SCENARIO" ||
+	die "run: unknown scenario '$SCENARIO' (cmabench --list: $("$CMABENCH" --list 2>/dev/null | awk '{print $1}' | tr '\n' ' '))"
+
+run_id=$(date +%Y%m%d-%H%M%S)-$SCENARIO-$(series_hash)
+dir=results/$run_id
 mkdir -p "$dir"
-info "run: booting the board (results: results/$run_id)"
-VM_QUIET=1 "$ROOT/ci/vm/run.sh" -- "ci/board/status.sh > '$dir/board.txt'" </dev/null
-cp "$ROOT/build/vm/last/console.log" "$dir/console.log"
-cat "$dir/board.txt"
-echo "run: results in results/$run_id"
+
+# The command inside the board: cmabench, wrapped by the collectors.
+cmd="$CMABENCH --scenario $SCENARIO --out $dir"
+if [ -x "$CMACOLLECT" ]; then
+	cmd="$CMACOLLECT -o $dir/bpf.json -- $cmd"
+else
+	info "run: BPF collectors not built ($CMACOLLECT); the run goes without them"
+fi
+if [ -x "$CMATRACE" ]; then
+	cmd="$CMATRACE live -o $dir/cmatrace.jsonl -- $cmd"
+else
+	info "run: cmatrace not built ($CMATRACE); the run goes without it"
+fi
+
+info "run: scenario $SCENARIO on the virtual board, results in $dir"
+set +e
+VM_QUIET=1 VM_RUN_ID=run-$run_id "$ROOT/ci/vm/run.sh" -- \
+	"ci/board/status.sh > $dir/board-before.txt && $cmd; rc=\$?; ci/board/status.sh > $dir/board-after.txt; exit \$rc" </dev/null
+rc=$?
+set -e
+cp "build/vm/runs/run-$run_id/console.log" "$dir/console.log" 2>/dev/null || true
+[ $rc -eq 0 ] || die "run: the scenario failed on the board (status $rc; console: $dir/console.log)"
+
+/usr/bin/python3 -m analysis report "$dir" || die "run: the report could not be made from $dir"
+echo "run: report $dir/report.html"

@@ -181,6 +181,7 @@ struct cb_run {
 	double occ_last;
 	double landing_last; /* < 0: not measured */
 	int64_t pinned_last; /* pages pinned this round, -1: no pins */
+	int64_t occ_misses; /* rounds short of the target; -1 until the first is reached */
 	struct kpage_mix mix_last;
 	bool mix_valid;
 

@@ -292,7 +292,7 @@ static int grow(struct cb_run *r, uint64_t goal)
 	int fill = r->cfg.fill,
 	    ballast = (fill == K_FILE || fill == K_DIRTY) ? K_ANON : fill;
 	uint64_t used = used_pages(r), nf, cf, in, out;
-	int stuck = 0;
+	int stuck = 0, waits = 0;
 
 	while (used < goal && !cb_stop) {
 		struct region *g;
@@ -301,8 +301,13 @@ static int grow(struct cb_run *r, uint64_t goal)
 
 		if (free_mem(&nf, &cf))
 			return -1;
-		if (nf < r->cfg.headroom + 2 * MIB)
-			break;
+		if (nf < r->cfg.headroom + 2 * MIB) {
+			/* background load comes and goes: wait for it a little */
+			if (++waits > 20)
+				break;
+			usleep(50000);
+			continue;
+		}
 		if (nf > cf + 16 * MIB) {
 			kind = ballast;
 			len = nf - cf;
@@ -502,6 +507,11 @@ int cb_fill_drive(struct cb_run *r, uint64_t need_bytes)
 	if (cb_stop || cb_scan_area(r))
 		return cb_stop ? 0 : -1;
 	r->landing_last = landing_used(r, need_bytes / PAGE);
+	if (used_pages(r) < lo && r->occ_misses >= 0) {
+		/* after the first round: record what was reached and go on */
+		r->occ_misses++;
+		return 0;
+	}
 	if (used_pages(r) < lo) {
 		free_mem(&nf, &cf);
 		cb_err(r,

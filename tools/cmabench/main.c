@@ -450,6 +450,7 @@ int main(int argc, char **argv)
 	r->injected_before = r->injected_after = -1;
 	r->landing_last = -1;
 	r->pinned_last = -1;
+	r->occ_misses = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	if (r->cfg.dry_run) {
 		dry_run(r);
@@ -496,13 +497,14 @@ int main(int argc, char **argv)
 	}
 	if (cb_pressure_start(r))
 		goto out;
-	if (cb_inject_start(r))
-		goto out;
 	/* Occupancy set up before the counters: its moves are not the run's requests. */
 	if (r->cfg.occ_target >= 0 &&
 	    (cb_fill_prepare(r) ||
 	     cb_fill_drive(r, max_request_bytes(&r->cfg))))
 		goto out;
+	if (cb_inject_start(r))
+		goto out;
+	r->occ_misses = 0;
 	if (cb_counters_read(r, &r->before)) {
 		cb_err(r, "cannot read /proc/vmstat and /proc/meminfo: %s",
 		       strerror(errno));
@@ -536,6 +538,11 @@ out:
 			cb_print_table(r, strcmp(r->cfg.json, "-") ? stdout :
 								     stderr);
 	}
+	if (r->occ_misses > 0)
+		fprintf(stderr,
+			"cmabench: warning: %" PRId64
+			" round(s) started short of the occupancy target (see summary.occupancy)\n",
+			r->occ_misses);
 	if (r->error[0]) {
 		fprintf(stderr, "cmabench: %s\n", r->error);
 		exit_code = 1;

@@ -59,7 +59,7 @@ def _dashboard(a):
 def _synth(a):
     from .synth import write_run
     write_run(a.out_dir, seed=a.seed, n=a.allocations, latency_scale=a.latency_scale,
-              scenario=a.scenario, kernel_hash=a.kernel_hash)
+              scenario=a.scenario, kernel_hash=a.kernel_hash, trace=not a.no_trace)
     return 0
 
 
@@ -99,18 +99,21 @@ def parser():
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="print nothing but errors")
 
-    r = sub.add_parser("report", help="HTML report and text summary of one run directory")
+    r = sub.add_parser("report", parents=[common], help="HTML report and text summary of one run directory")
     r.add_argument("run_dir")
     r.add_argument("-o", "--output", help="HTML file (default RUN_DIR/report.html)")
     r.add_argument("--text", help="text summary file (default summary.txt beside the HTML)")
     r.set_defaults(func=_report)
 
-    s = sub.add_parser("summary", help="print the text summary of one run directory")
+    s = sub.add_parser("summary", parents=[common], help="print the text summary of one run directory")
     s.add_argument("run_dir")
     s.set_defaults(func=_summary)
 
-    c = sub.add_parser("compare", help="baseline vs candidate verdict (3+ runs each)")
+    c = sub.add_parser("compare", parents=[common], help="baseline vs candidate verdict (3+ runs each)")
     c.add_argument("base_dir", help="the baseline: a directory of run directories")
     c.add_argument("cand_dir", help="the candidate: a directory of run directories")
     c.add_argument("--threshold", type=_percent, default=10.0,
@@ -122,7 +125,7 @@ def parser():
     c.add_argument("--json", help="verdict JSON (default: none; '-' for stdout)")
     c.set_defaults(func=_compare)
 
-    d = sub.add_parser("dashboard", help="static trend site over a store of runs")
+    d = sub.add_parser("dashboard", parents=[common], help="static trend site over a store of runs")
     d.add_argument("store_dir")
     d.add_argument("out_dir")
     d.add_argument("--threshold", type=_percent, default=10.0, help="as for compare (default 10)")
@@ -130,13 +133,14 @@ def parser():
     d.add_argument("--no-reports", action="store_true", help="do not render missing run reports")
     d.set_defaults(func=_dashboard)
 
-    y = sub.add_parser("synth", help="write a seeded synthetic run (tests, benchmarks)")
+    y = sub.add_parser("synth", parents=[common], help="write a seeded synthetic run (tests, benchmarks)")
     y.add_argument("out_dir")
     y.add_argument("--seed", type=int, default=1)
     y.add_argument("--allocations", type=_positive_int, default=500)
     y.add_argument("--latency-scale", type=float, default=1.0)
     y.add_argument("--scenario", default="default")
     y.add_argument("--kernel-hash", default="0123abcd")
+    y.add_argument("--no-trace", action="store_true", help="write no cmatrace records")
     y.set_defaults(func=_synth)
     return p
 

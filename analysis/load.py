@@ -20,6 +20,7 @@ Files that are not JSON (.txt, .log, .dat, images) are not looked at.
 import datetime as _dt
 import itertools
 import json
+import operator
 import os
 import re
 import sys
@@ -39,6 +40,7 @@ for _k in BPF_KINDS:
     SUPPORTED.setdefault(_k, 1)
 
 JSONL_BATCH = 65536
+CHUNK = 16 << 20       # characters of a large array parsed per json.loads
 
 
 def parse_schema(value, path):
@@ -412,25 +414,59 @@ def stream_document(path, array_key, on_batch, batch=JSONL_BATCH):
             pos = ws(text, pos).end()
             if key == array_key and text.startswith("[", pos):
                 pos += 1
-                recs, n = [], 0
-                if text[ws(text, pos).end():ws(text, pos).end() + 1] == "]":
-                    pos = ws(text, pos).end() + 1
-                else:
-                    while True:
-                        pos = ws(text, pos).end()
-                        obj, pos = dec.raw_decode(text, pos)
-                        recs.append(obj)
-                        if len(recs) == batch:
+                n = 0
+                pending = []
+
+                def flush():
+                    nonlocal n, pending
+                    if pending:
+                        on_batch(n, pending)
+                        n += len(pending)
+                        pending = []
+
+                slow = 0
+                start_pos = -1
+                while True:
+                    pos = ws(text, pos).end()
+                    if text.startswith("]", pos):
+                        pos += 1
+                        break
+                    start_pos = pos
+                    # fast path: a chunk of whole elements in one json.loads; a
+                    # cut inside an element leaves brackets open and fails, and
+                    # the element-by-element path below takes over
+                    if slow <= 0:
+                        end = pos + CHUNK
+                        for _ in range(4):
+                            cut = text.rfind("},", pos, end)
+                            if cut <= pos:
+                                break
+                            try:
+                                recs = json.loads("[" + text[pos:cut + 1] + "]")
+                            except json.JSONDecodeError:
+                                end = cut   # the cut fell inside an element: try an earlier one
+                                continue
+                            flush()
                             on_batch(n, recs)
                             n += len(recs)
-                            recs = []
-                        pos = expect(pos, ",]", "',' or ']' after an element")
-                        pos += 1
-                        if text[pos - 1] == "]":
+                            pos = cut + 2
                             break
-                if recs:
-                    on_batch(n, recs)
-                    n += len(recs)
+                        else:
+                            slow = 256    # no clean cut: parse a few elements one by one
+                        if pos != start_pos:
+                            start_pos = pos
+                            continue
+                        slow = max(slow, 1)
+                    slow -= 1
+                    obj, pos = dec.raw_decode(text, pos)
+                    pending.append(obj)
+                    if len(pending) >= batch:
+                        flush()
+                    pos = expect(pos, ",]", "',' or ']' after an element")
+                    pos += 1
+                    if text[pos - 1] == "]":
+                        break
+                flush()
                 top[key] = n
             else:
                 top[key], pos = dec.raw_decode(text, pos)
@@ -460,6 +496,28 @@ def _bool(recs, key, path, first):
         raise
 
 
+_REQUIRED = ("t_ns", "pages", "user_ns", "errno")
+_REQ_GET = operator.itemgetter(*_REQUIRED)
+_MIX_KEYS = tuple(sorted(set(MIX_PARTITION + MIX_SHOWN)))
+_MIX_GET = operator.itemgetter(*_MIX_KEYS)
+
+
+def _fast_numbers(recs, getter, width):
+    """np.array of getter(r) for every record, or None when anything is off
+    (a missing key, a value that is not a number): the slow path then finds
+    and names it."""
+    try:
+        rows = [getter(r) for r in recs]
+        arr = np.array(rows, dtype=np.float64)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if arr.shape != (len(recs), width) or np.isnan(arr).any():
+        return None
+    if any(isinstance(v, str) for v in rows[0]) or any(isinstance(v, bool) for v in rows[0]):
+        return None
+    return arr
+
+
 def _cmabench_records(recs, path, first):
     """Columns from cmabench allocation records (docs/results.md, 'allocations')."""
     for i, r in enumerate(recs):
@@ -474,34 +532,45 @@ def _cmabench_records(recs, path, first):
         except InputError as e:
             raise InputError(path, e.problem.replace("line ", where + " ", 1)) from None
 
-    cols["t_ns"] = num("t_ns", required=True)
-    cols["size"] = num("pages", required=True).astype(np.int64)
+    req = _fast_numbers(recs, _REQ_GET, len(_REQUIRED))
+    if req is None:
+        req = np.column_stack([num(k, required=True) for k in _REQUIRED])
+    cols["t_ns"] = req[:, 0]
+    cols["size"] = req[:, 1].astype(np.int64)
+    cols["latency_ns"] = req[:, 2]
+    err = req[:, 3]
     cols["align"] = np.nan_to_num(num("align")).astype(np.int64)
     ok = _bool(recs, "ok", path, first)
-    err = num("errno", required=True)
     cols["errno"] = -np.abs(err).astype(np.int32)
     cols["status"] = np.where(ok, 0, 1).astype(np.int8)
     bad = ok & (err != 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError(path, f"allocation {first + i}: 'ok' is true but 'errno' is {int(err[i])}")
-    cols["latency_ns"] = num("user_ns", required=True)
     cols["kernel_ns"] = num("kernel_ns")
     cols["retries"] = num("retries")
     inj = [r.get("injected") for r in recs]
-    cols["injected"] = np.array([np.nan if v is None else float(bool(v)) for v in inj])
+    cols["injected"] = np.array(inj, dtype=np.float64) if None not in inj else \
+        np.array([np.nan if v is None else float(bool(v)) for v in inj])
     reason = np.full(len(recs), -1, dtype=np.int8)
     reason[(cols["injected"] == 1) & ~ok] = reason_code("injected")
     cols["reason"] = reason
     cols["migrated"] = np.full(len(recs), np.nan)
     for ph in PHASES:
         cols[ph + "_ns"] = np.full(len(recs), np.nan)
-    cols["occupancy"] = _sub_num(recs, "occupancy", "used", path, first)
-    pages = [(r.get("occupancy") or {}).get("pages") if isinstance(r.get("occupancy"), dict) else None
-             for r in recs]
-    if any(isinstance(p, dict) for p in pages):
-        fake = [{"p": p if isinstance(p, dict) else None} for p in pages]
-        counts = {k: _sub_num(fake, "p", k, path, first) for k in set(MIX_PARTITION + MIX_SHOWN)}
+    occ = [r.get("occupancy") for r in recs]
+    pages = [o.get("pages") if o.__class__ is dict else None for o in occ]
+    fake = [{"o": o if o.__class__ is dict else None} for o in occ]
+    cols["occupancy"] = _sub_num(fake, "o", "used", path, first)
+    if any(p.__class__ is dict for p in pages):
+        mix = None
+        if all(p.__class__ is dict for p in pages):
+            mix = _fast_numbers(pages, _MIX_GET, len(_MIX_KEYS))
+        if mix is not None:
+            counts = {k: mix[:, j] for j, k in enumerate(_MIX_KEYS)}
+        else:
+            fake = [{"p": p if p.__class__ is dict else None} for p in pages]
+            counts = {k: _sub_num(fake, "p", k, path, first) for k in _MIX_KEYS}
         total = sum(np.nan_to_num(counts[k]) for k in MIX_PARTITION)
         total[total == 0] = np.nan
         for k in MIX_SHOWN:

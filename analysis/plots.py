@@ -272,3 +272,60 @@ def copy_floor_plot(t, bw):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     return fig_uri(fig)
+
+
+def composition(comp):
+    """The area's page kinds before the first and after the last request (pages)."""
+    keys = [k for k in ("before", "after") if k in comp]
+    if not keys:
+        return None
+    kinds = ["free", "cma", "anon", "shmem", "file", "other"]
+    fig, ax = plt.subplots(figsize=(12, 0.8 * len(keys) + 1.2))
+    for y, k in enumerate(keys):
+        left = 0
+        for kind in kinds:
+            v = comp[k].get(kind, 0) or 0
+            ax.barh(y, v, left=left, color=MAP_COLORS.get(kind, "#bcbd22"), edgecolor="black",
+                    linewidth=0.3, label=kind if y == 0 else None)
+            left += v
+    ax.set_yticks(range(len(keys)))
+    ax.set_yticklabels([f"{k} (first request)" if k == "before" else f"{k} (last request)" for k in keys])
+    ax.invert_yaxis()
+    ax.set_xlabel("pages of the area")
+    ax.set_title("CMA area composition (from /proc/kpageflags, as cmabench read it)")
+    ax.legend(fontsize=8, ncol=len(kinds), loc="upper center", bbox_to_anchor=(0.5, -0.35))
+    return fig_uri(fig)
+
+
+def bpf_histograms(doc):
+    """cmalat's kernel-side log2 latency histograms: one line per size class and errno."""
+    lat = doc.get("cmalat") if isinstance(doc, dict) else None
+    hists = lat.get("histograms") if isinstance(lat, dict) else None
+    if not hists:
+        return None
+    unit = lat.get("unit", "us")
+    fig, ax = plt.subplots(figsize=(12, 3.8))
+    drawn = 0
+    for i, h in enumerate(hists):
+        slots = h.get("slots") or []
+        try:
+            arr = np.array(slots, dtype=float).reshape(-1, 3)
+        except ValueError:
+            continue
+        if not len(arr):
+            continue
+        x = np.sqrt(np.maximum(arr[:, 0], 0.5) * np.maximum(arr[:, 1], 1))
+        pages = h.get("pages_min")
+        label = f"{size_label(pages) if pages else 'class ' + str(h.get('size_class'))} {h.get('error', '')}".strip()
+        ax.plot(x, arr[:, 2], marker="o", color=COLORS[i % len(COLORS)], label=f"{label} (n={h.get('count')})")
+        drawn += 1
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xscale("log")
+    ax.set_xlabel(f"latency ({unit}, log2 slots)")
+    ax.set_ylabel("allocations")
+    ax.set_title("Kernel-side latency histograms (BPF cmalat)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig_uri(fig)

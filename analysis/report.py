@@ -70,8 +70,40 @@ def _meta_table(run):
     board = run.meta.get("board")
     if isinstance(board, dict):
         rows.append(("board", ", ".join(f"{k} {v}" for k, v in board.items())))
+    if run.meta.get("status"):
+        st = run.meta["status"] + (f" ({run.meta['error']})" if run.meta.get("error") else "")
+        rows.append(("run status", st))
+    t = run.allocs
+    if t.has("kernel_ns"):
+        m = t.ok & (t.size * 4096 >= 1 << 20) & np.isfinite(t["kernel_ns"])
+        if m.any():
+            gap = np.median((t.latency_ns[m] - t["kernel_ns"][m]) / t["kernel_ns"][m])
+            rows.append(("user vs kernel time", f"median user-space overhead {100 * gap:.1f}% "
+                         "for requests of 1 MiB and more"))
     rows.append(("inputs", ", ".join(f"{os.path.basename(f)} ({s})" for f, s in run.sources)))
     return table(["", ""], [list(r) for r in rows], left=2, cls="meta")
+
+
+def H_img(uri, alt):
+    return img(uri, alt)
+
+
+def _cross_check(run):
+    """Each source's own count of the allocations: they must agree on a quiet board."""
+    rows = []
+    if run.alloc_source == "cmabench":
+        rows.append(["cmabench records", len(run.allocs), int(run.allocs.failed.sum())])
+    if run.trace is not None:
+        rows.append(["cmatrace records", len(run.trace), int(run.trace.failed.sum())])
+    lat = (run.bpf.get("bpf") or {}).get("cmalat")
+    if isinstance(lat, dict) and isinstance(lat.get("allocations"), int):
+        rows.append(["BPF cmalat", lat["allocations"], lat.get("failures", "-")])
+    counters = run.meta.get("counters") or {}
+    vm = (counters.get("delta") or {}).get("vmstat") or {}
+    if "cma_alloc_success" in vm or "cma_alloc_fail" in vm:
+        rows.append(["kernel vmstat delta", vm.get("cma_alloc_success", 0) + vm.get("cma_alloc_fail", 0),
+                     vm.get("cma_alloc_fail", 0)])
+    return rows if len(rows) > 1 else []
 
 
 def html_report(run):
@@ -103,7 +135,10 @@ def html_report(run):
             "latency vs occupancy", "this run's records carry no area occupancy")
     section("Timeline", plots.timeline(t), "allocation timeline")
     section("CMA area map, before and after", plots.area_map(run.area_maps), "area map",
-            "this run has no area map")
+            "this run has no area map (analysis.board areamap before and after the benchmark)")
+    comp = plots.composition(run.composition)
+    if comp:
+        parts.append(H_img(comp, "area composition"))
     section("Phase breakdown", plots.phases(t), "phase breakdown",
             "no phase timing (stock kernel or no trace)")
     ph = phase_means(t)
@@ -121,6 +156,14 @@ def html_report(run):
                              f"{r['ratio_whole']:.1f}", f"{r.get('migrated_mean', np.nan):.0f}",
                              fmt_ns(r.get("migrated_floor_ns")), f"{r.get('ratio_migrated', np.nan):.1f}"]
                             for r in cf]))
+    bpf = run.bpf.get("bpf")
+    if bpf:
+        section("Kernel-side view (BPF collectors)", plots.bpf_histograms(bpf), "BPF latency histograms",
+                "the BPF document has no cmalat histograms")
+    xrows = _cross_check(run)
+    if xrows:
+        parts.append("<h2>Allocations counted by each source</h2>")
+        parts.append(table(["source", "allocations", "failed"], xrows))
     if run.scenario.startswith("gcma"):
         parts.append("<h2>Allocation latency, GCMA paper layout</h2>")
         g = gcma_table(t)

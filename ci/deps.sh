@@ -11,11 +11,15 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 lists=("${CMAKIT_PACKAGES:-$ROOT/ci/packages.txt}")
 [ -n "${CMAKIT_PACKAGES:-}" ] || lists+=("$ROOT"/ci/packages.d/*.txt)
 mapfile -t pkgs < <(cat "${lists[@]}" 2>/dev/null | sed 's/#.*//; s/[[:space:]]//g; /^$/d' | sort -u)
+# One dpkg-query for all of them; packages dpkg has never heard of print nothing.
+declare -A have=()
+while read -r name status; do
+	[ "$status" = installed ] && have[${name%%:*}]=1
+done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${pkgs[@]}" 2>/dev/null || true)
 missing=()
 for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed || missing+=("$p")
+	[ -n "${have[$p]:-}" ] || missing+=("$p")
 done
-mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 
 if [ ${#missing[@]} -eq 0 ]; then
 	[ "${QUIET:-0}" = 1 ] || echo "deps: all ${#pkgs[@]} packages present" >&2

@@ -119,6 +119,8 @@ static void sig_handler(int sig)
 }
 
 static struct sym_table reason_syms, stage_syms;
+static enum errno_src errsrc = ERRSRC_NONE;
+static const char *acr_kprobe;
 static struct ksyms *ksyms;
 static unsigned long long nr_failed, nr_retried, nr_records;
 
@@ -131,7 +133,6 @@ static int configure(struct cmafail_bpf *obj)
 		patched;
 	bool avail[PATH_NONE];
 	const char *why[PATH_NONE];
-	enum errno_src errsrc = ERRSRC_NONE;
 
 	has_start = tp_exists("cma", "cma_alloc_start");
 	has_fin = tp_exists("cma", "cma_alloc_finish");
@@ -163,15 +164,6 @@ static int configure(struct cmafail_bpf *obj)
 		memset(&ro->f_fin_errorno, 0, sizeof(ro->f_fin_errorno));
 		memset(&ro->f_fin_retries, 0, sizeof(ro->f_fin_retries));
 		memset(&ro->f_fin_elapsed, 0, sizeof(ro->f_fin_elapsed));
-		/* Stock 6.1 does not say why an allocation failed: ask alloc_contig_range(). */
-		if (env.path != PATH_KPROBE &&
-		    kfunc_traceable("alloc_contig_range"))
-			errsrc = ERRSRC_FEXIT;
-		else if (kprobe_traceable("alloc_contig_range"))
-			errsrc = ERRSRC_KRETPROBE;
-		else
-			note_unavailable(
-				"error codes of failures: alloc_contig_range not traceable, -ENOMEM assumed");
 	}
 	TPF("cma_alloc_start", "name", f_start_name);
 	TPF("cma_alloc_start", "count", f_start_count);
@@ -226,9 +218,6 @@ static int configure(struct cmafail_bpf *obj)
 		note_unavailable(
 			"busy pfns: neither cma:cma_range_test nor page_isolation:test_pages_isolated");
 	}
-	if (!has_retry && env.path != PATH_PATCHED && errsrc == ERRSRC_NONE)
-		note_unavailable(
-			"busy retry counts: no cma:cma_alloc_busy_retry event, alloc_contig_range not traceable");
 
 	ro->use_event_result = env.path == PATH_PATCHED;
 	ro->report_retried = !env.failed_only;
@@ -236,8 +225,9 @@ static int configure(struct cmafail_bpf *obj)
 	ro->target_tgid = env.pid;
 	ro->count_ebusy = !has_retry || env.path >= PATH_FENTRY;
 
+	/* the series' cma_alloc_finish says it all: no start on that path */
 	bpf_program__set_autoload(obj->progs.tp_alloc_start,
-				  env.path <= PATH_STOCK);
+				  env.path == PATH_STOCK);
 	bpf_program__set_autoload(obj->progs.tp_alloc_finish,
 				  env.path <= PATH_STOCK);
 	bpf_program__set_autoload(obj->progs.tp_busy_retry,
@@ -247,12 +237,12 @@ static int configure(struct cmafail_bpf *obj)
 	bpf_program__set_autoload(obj->progs.tp_range_test, has_test);
 	bpf_program__set_autoload(obj->progs.tp_test_isolated,
 				  !has_test && has_iso);
-	bpf_program__set_autoload(obj->progs.fexit_acr,
-				  env.path != PATH_PATCHED &&
-					  errsrc == ERRSRC_FEXIT);
-	bpf_program__set_autoload(obj->progs.kretprobe_acr,
-				  env.path != PATH_PATCHED &&
-					  errsrc == ERRSRC_KRETPROBE);
+	/* Stock 6.1 does not say why an allocation failed: ask the range allocator. */
+	errsrc = setup_errno_source(env.path, obj->progs.fexit_acr,
+				    obj->progs.kretprobe_acr, &acr_kprobe);
+	if (!has_retry && env.path != PATH_PATCHED && errsrc == ERRSRC_NONE)
+		note_unavailable(
+			"busy retry counts: no cma:cma_alloc_busy_retry event, alloc_contig_range not traceable");
 	bpf_program__set_autoload(obj->progs.fentry_cma_alloc,
 				  env.path == PATH_FENTRY);
 	bpf_program__set_autoload(obj->progs.fexit_cma_alloc,
@@ -503,6 +493,10 @@ int main(int argc, char **argv)
 		error_line("failed to attach BPF programs: %s", strerror(-err));
 		goto cleanup;
 	}
+	err = attach_kretprobe(obj->progs.kretprobe_acr, acr_kprobe,
+			       &obj->links.kretprobe_acr);
+	if (err)
+		goto cleanup;
 	if (signal(SIGINT, sig_handler) == SIG_ERR ||
 	    signal(SIGTERM, sig_handler) == SIG_ERR) {
 		error_line("cannot set signal handler: %s", strerror(errno));

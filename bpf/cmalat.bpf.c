@@ -177,11 +177,18 @@ static __always_inline void note_ret(int ret)
 		s->last_ret = ret;
 }
 
+/*
+ * The loader points these at the function cma_alloc() calls: stock 6.1's
+ * alloc_contig_range(), or the series' __alloc_contig_range(), which takes
+ * one more argument; bpf_get_func_ret() finds the result either way.
+ */
 SEC("fexit/alloc_contig_range")
-int BPF_PROG(fexit_acr, unsigned long start, unsigned long end,
-	     unsigned int migratetype, gfp_t gfp_mask, int ret)
+int BPF_PROG(fexit_acr)
 {
-	note_ret(ret);
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	note_ret((int)ret);
 	return 0;
 }
 

@@ -141,6 +141,7 @@ static void sig_handler(int sig)
 
 /* What the probes found; printed in the JSON. */
 static enum errno_src errsrc = ERRSRC_NONE;
+static const char *acr_kprobe;
 
 static int configure(struct cmalat_bpf *obj)
 {
@@ -182,15 +183,6 @@ static int configure(struct cmalat_bpf *obj)
 		memset(&ro->f_fin_errorno, 0, sizeof(ro->f_fin_errorno));
 		memset(&ro->f_fin_elapsed, 0, sizeof(ro->f_fin_elapsed));
 		memset(&ro->f_fin_retries, 0, sizeof(ro->f_fin_retries));
-		/* Stock 6.1 does not say why an allocation failed: ask alloc_contig_range(). */
-		if (env.path != PATH_KPROBE &&
-		    kfunc_traceable("alloc_contig_range"))
-			errsrc = ERRSRC_FEXIT;
-		else if (kprobe_traceable("alloc_contig_range"))
-			errsrc = ERRSRC_KRETPROBE;
-		else
-			note_unavailable(
-				"error codes of failures: alloc_contig_range not traceable, -ENOMEM assumed");
 	}
 	if (env.path == PATH_PATCHED || env.path == PATH_STOCK) {
 		tp_field("cma", "cma_alloc_start", "name", &ro->f_start_name);
@@ -223,12 +215,9 @@ static int configure(struct cmalat_bpf *obj)
 				  env.path <= PATH_STOCK);
 	bpf_program__set_autoload(obj->progs.tp_busy_retry,
 				  env.path != PATH_PATCHED && has_retry);
-	bpf_program__set_autoload(obj->progs.fexit_acr,
-				  env.path != PATH_PATCHED &&
-					  errsrc == ERRSRC_FEXIT);
-	bpf_program__set_autoload(obj->progs.kretprobe_acr,
-				  env.path != PATH_PATCHED &&
-					  errsrc == ERRSRC_KRETPROBE);
+	/* Stock 6.1 does not say why an allocation failed: ask the range allocator. */
+	errsrc = setup_errno_source(env.path, obj->progs.fexit_acr,
+				    obj->progs.kretprobe_acr, &acr_kprobe);
 	bpf_program__set_autoload(obj->progs.fentry_cma_alloc,
 				  env.path == PATH_FENTRY);
 	bpf_program__set_autoload(obj->progs.fexit_cma_alloc,
@@ -434,6 +423,10 @@ int main(int argc, char **argv)
 		error_line("failed to attach BPF programs: %s", strerror(-err));
 		goto cleanup;
 	}
+	err = attach_kretprobe(obj->progs.kretprobe_acr, acr_kprobe,
+			       &obj->links.kretprobe_acr);
+	if (err)
+		goto cleanup;
 	if (signal(SIGINT, sig_handler) == SIG_ERR ||
 	    signal(SIGTERM, sig_handler) == SIG_ERR) {
 		error_line("cannot set signal handler: %s", strerror(errno));

@@ -371,6 +371,60 @@ enum cma_path choose_path(enum cma_path requested, const bool avail[PATH_NONE],
 	return PATH_NONE;
 }
 
+/*
+ * The series makes cma_alloc() call __alloc_contig_range(), which also
+ * reports what migration did; stock 6.1 calls alloc_contig_range().
+ */
+static const char *contig_range_func(bool (*traceable)(const char *))
+{
+	return traceable("__alloc_contig_range") ? "__alloc_contig_range" :
+						   "alloc_contig_range";
+}
+
+enum errno_src setup_errno_source(enum cma_path path, struct bpf_program *fexit,
+				  struct bpf_program *kretprobe,
+				  const char **kprobe_func)
+{
+	const char *f;
+
+	*kprobe_func = NULL;
+	bpf_program__set_autoload(fexit, false);
+	bpf_program__set_autoload(kretprobe, false);
+	if (path == PATH_PATCHED)
+		return ERRSRC_EVENT;
+	f = contig_range_func(kfunc_traceable);
+	if (path != PATH_KPROBE && kfunc_traceable(f) &&
+	    !bpf_program__set_attach_target(fexit, 0, f)) {
+		bpf_program__set_autoload(fexit, true);
+		return ERRSRC_FEXIT;
+	}
+	f = contig_range_func(kprobe_traceable);
+	if (kprobe_traceable(f)) {
+		bpf_program__set_autoload(kretprobe, true);
+		bpf_program__set_autoattach(kretprobe, false);
+		*kprobe_func = f;
+		return ERRSRC_KRETPROBE;
+	}
+	note_unavailable(
+		"error codes of failures: %s not traceable, -ENOMEM assumed",
+		f);
+	return ERRSRC_NONE;
+}
+
+int attach_kretprobe(struct bpf_program *prog, const char *func,
+		     struct bpf_link **link)
+{
+	if (!func)
+		return 0;
+	*link = bpf_program__attach_kprobe(prog, true, func);
+	if (!*link) {
+		error_line("cannot attach a kretprobe to %s: %s", func,
+			   strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
 #define MAX_NOTES 16
 static char notes[MAX_NOTES][160];
 static int nr_notes;

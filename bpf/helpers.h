@@ -68,6 +68,18 @@ bool kprobe_traceable(const char *name);
 enum cma_path choose_path(enum cma_path requested, const bool avail[PATH_NONE],
 			  const char *const why[PATH_NONE]);
 
+/*
+ * How the errno of a failed allocation is learnt when the kernel does not
+ * report it: fexit (else kretprobe) on the function cma_alloc() uses to
+ * take a range. Sets the programs' targets; *kprobe_func is what
+ * attach_kretprobe() must attach to after the skeleton's own attach.
+ */
+enum errno_src setup_errno_source(enum cma_path path, struct bpf_program *fexit,
+				  struct bpf_program *kretprobe,
+				  const char **kprobe_func);
+int attach_kretprobe(struct bpf_program *prog, const char *func,
+		     struct bpf_link **link);
+
 /* Path selection: "auto" or a path name, and the names for messages. */
 int parse_path(const char *s, enum cma_path *out);
 const char *path_name(enum cma_path p);

@@ -8,6 +8,19 @@
 
 #include "common.h"
 
+/*
+ * Cross-building for arm64 with the types of an x86 kernel: the kprobe
+ * argument macros need arm64's register layout (UAPI, stable).
+ */
+#if defined(__TARGET_ARCH_arm64) && defined(CMAKIT_FOREIGN_VMLINUX)
+struct user_pt_regs {
+	__u64 regs[31];
+	__u64 sp;
+	__u64 pc;
+	__u64 pstate;
+};
+#endif
+
 /* For static analysers that do not read <bpf/bpf_helpers.h>. */
 #ifndef SEC
 #define SEC(name) __attribute__((section(name), used))

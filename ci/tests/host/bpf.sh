@@ -27,6 +27,18 @@ done
 gen=$(git -C "$ROOT" ls-files bpf | grep -E 'vmlinux\.h$|\.skel\.h$|\.o$')
 t_eq "generated files are not committed" "" "$gen"
 
+# arm64: the BPF objects, skeletons and user-space objects cross-build; the
+# link needs Debian's libbpf-dev:arm64 (multiarch), which is optional
+if command -v aarch64-linux-gnu-gcc >/dev/null; then
+	out=$(make -C "$ROOT/bpf" --no-print-directory ARCH=arm64 objects 2>&1)
+	rc=$?
+	kind=$(file -b "$BPF/arm64/cmalat.o" 2>/dev/null | cut -d, -f2 | sed 's/^ //')
+	t_eq "make -C bpf ARCH=arm64 objects builds aarch64 objects" "0 ARM aarch64" "$rc $kind"
+	[ $rc -eq 0 ] || t_diag "$(echo "$out" | tail -n 5)"
+else
+	t_skip "make -C bpf ARCH=arm64 objects" "no aarch64-linux-gnu-gcc (make deps)"
+fi
+
 # 2. the CLIs -----------------------------------------------------------------
 for t in $TOOLS; do
 	help=$("$BPF/$t" --help 2>&1)

@@ -5,9 +5,10 @@
 # (tools/testing/selftests/cma, kselftest harness, built by `make kernel`
 # into build/kernel/selftests/), the kernel's own dmabuf-heaps selftest, and
 # a trace-cmd recording of every new cma event that libtraceevent must parse.
-# The CMA area is more than half of the memory so that movable pages land in
-# it and the tests can pin and migrate them.
-# vm-args: --mem 512M --cma 256M
+# The CMA areas are more than half of the memory so that movable pages land
+# in them and the tests can pin and migrate them; cma_extra= adds two named
+# areas, which the selftests run on as well.
+# vm-args: --mem 512M --cma 256M --append "cma_extra=camera:32M,video:32M"
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
@@ -52,20 +53,45 @@ if [ ! -x "$CMA_TEST" ]; then
 	exit
 fi
 
-# 1. the cma selftests ------------------------------------------------------------
-run_kselftest cma "$CMA_TEST"
-
-# 2. nothing left behind by them ---------------------------------------------------
 area=$(cma_default_area)
+stat() { awk -v k="$2" '$1 == k { print $2 }' "$CMA_DEBUGFS/$1/stats"; }
+
+# 1. the cma selftests, on the default area -----------------------------------------
+run_kselftest cma "$CMA_TEST"
 t_eq "area $area: nothing allocated after the selftests" 0 "$(cma_used "$area")"
 t_eq "fail_cma is back to probability 0" 0 "$(cat /sys/kernel/debug/fail_cma/probability)"
 
-# 3. every new event parses with libtraceevent ----------------------------------
+# 2. the extra areas of cma_extra= ----------------------------------------------------
+pages_per_mb=$((1024 * 1024 / $(getconf PAGESIZE)))
+ranges=
+for x in camera:32 video:32; do
+	name=${x%%:*} mb=${x#*:}
+	t_eq "cma_extra area $name has $mb MiB" "$((mb * pages_per_mb))" "$(cat "$CMA_DEBUGFS/$name/count" 2>&1)"
+	[ -d "$CMA_SYSFS/$name" ] && t_ok "cma_extra area $name has a sysfs directory" ||
+		t_fail "cma_extra area $name has a sysfs directory" "$(ls "$CMA_SYSFS")"
+	[ -c "/dev/dma_heap/$name" ] && t_ok "cma_extra area $name has a DMA-BUF heap" ||
+		t_fail "cma_extra area $name has a DMA-BUF heap" "$(ls /dev/dma_heap)"
+done
+for a in "$area" camera video; do
+	ranges="$ranges $(cat "$CMA_DEBUGFS/$a/base_pfn") $(cat "$CMA_DEBUGFS/$a/count")"
+done
+overlap=$(echo "$ranges" | awk '{ for (i = 1; i < NF; i += 2) for (j = i + 2; j < NF; j += 2)
+	if ($i < $j + $(j + 1) && $j < $i + $(i + 1)) print "overlap" }')
+t_eq "the areas $area, camera and video are disjoint" "" "$overlap"
+
+before=$(stat "$area" attempts)
+CMA_BENCH_AREA=camera run_kselftest "cma[camera]" "$CMA_TEST"
+t_eq "area camera: nothing allocated after the selftests" 0 "$(cma_used camera)"
+t_eq "the selftests on camera leave the counters of $area alone" "$before" "$(stat "$area" attempts)"
+
+# 3. every new event parses with libtraceevent (the selftests on area video) ----------------------------------
 if command -v trace-cmd >/dev/null; then
 	dat=/tmp/kernel-cma-trace.dat
-	trace-cmd record -q -o "$dat" -e cma \
-		"$CMA_TEST" -f cma -t trace_migration_phases -t pinned_page_makes_range_busy \
+	CMA_BENCH_AREA=video trace-cmd record -q -o "$dat" -e cma "$CMA_TEST" \
 		>/tmp/kernel-cma-record.log 2>&1
+	rc=$?
+	t_eq "the selftests pass on area video under trace-cmd record" 0 "$rc"
+	[ $rc -eq 0 ] || t_diag "$(grep -E '^(not ok|#.*(Expected|FAIL))' /tmp/kernel-cma-record.log)"
 	report=$(trace-cmd report -i "$dat" 2>&1)
 	t_eq "trace-cmd report shows no FAILED TO PARSE" 0 "$(grep -c 'FAILED TO PARSE' <<<"$report")"
 	for ev in cma_alloc_start cma_alloc_finish cma_release cma_range_isolate \
@@ -77,7 +103,7 @@ if command -v trace-cmd >/dev/null; then
 			t_fail "trace-cmd report shows $ev" "$(head -n 20 <<<"$report")"
 		fi
 	done
-	line=$(grep -m1 ' cma_busy_page: ' <<<"$report")
+	line=$(grep -m1 ' cma_busy_page: .*reason=pinned' <<<"$report")
 	t_diag "$line"
 	case $line in
 	*'reason=pinned'*'migratetype='[a-z]*) t_ok "cma_busy_page prints its reason and migratetype symbolically" ;;
@@ -94,8 +120,10 @@ if [ -x "$HEAP_TEST" ]; then
 	rc=$?
 	t_eq "dmabuf-heaps selftest passes" 0 "$rc"
 	[ $rc -eq 0 ] || t_diag "$(echo "$out" | tail -n 20)"
-	grep -q "Testing heap: $area" <<<"$out" && t_ok "dmabuf-heaps tested the CMA heap $area" ||
-		t_fail "dmabuf-heaps tested the CMA heap $area" "$(echo "$out" | grep 'Testing heap')"
+	for h in "$area" camera video; do
+		grep -q "Testing heap: $h\$" <<<"$out" && t_ok "dmabuf-heaps tested the CMA heap $h" ||
+			t_fail "dmabuf-heaps tested the CMA heap $h" "$(echo "$out" | grep 'Testing heap')"
+	done
 else
 	t_fail "the dmabuf-heaps selftest is built" "$HEAP_TEST missing"
 fi

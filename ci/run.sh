@@ -7,6 +7,7 @@
 #
 #   results/<run-id>/result.json     cmabench (docs/results.md)
 #   results/<run-id>/cmatrace.jsonl  one record per allocation (docs/cmatrace.md)
+#   results/<run-id>/cmatrace-summary.json  its summary
 #   results/<run-id>/bpf.json        BPF collectors (docs/bpf.md)
 #   results/<run-id>/board-*.txt     the areas before and after
 #   results/<run-id>/console.log     the board's console
@@ -38,7 +39,7 @@ else
 	info "run: BPF collectors not built ($CMACOLLECT); the run goes without them"
 fi
 if [ -x "$CMATRACE" ]; then
-	cmd="$CMATRACE live -o $dir/cmatrace.jsonl -- $cmd"
+	cmd="$CMATRACE live -o $dir/cmatrace.jsonl --summary-json $dir/cmatrace-summary.json -- $cmd"
 else
 	info "run: cmatrace not built ($CMATRACE); the run goes without it"
 fi

@@ -315,16 +315,10 @@ int tp_busy_page(void *ctx)
 }
 
 /* The final isolation test: where it stopped, if it failed. */
-static __always_inline int on_test(void *ctx)
+static __always_inline int test_failed(__u64 start, __u64 end, __u64 failed)
 {
-	struct fail_info *s;
-	__u64 end, failed;
+	struct fail_info *s = current_or_begin();
 
-	end = tp_read(ctx, &f_test_end);
-	failed = tp_read(ctx, &f_test_failed);
-	if (test_is_stock ? failed >= end : !failed)
-		return 0;
-	s = current_or_begin();
 	if (!s)
 		return 0;
 	/* a cma_busy_page report for the same attempt says more */
@@ -332,12 +326,22 @@ static __always_inline int on_test(void *ctx)
 		return 0;
 	s->busy_src = BUSY_TEST;
 	s->busy_pfn = failed;
-	s->range_start = tp_read(ctx, &f_test_start);
+	s->range_start = start;
 	s->range_end = end;
 	s->has_state = 0;
 	s->reason = -1;
 	s->reason_str[0] = '\0';
 	return 0;
+}
+
+static __always_inline int on_test(void *ctx)
+{
+	__u64 end = tp_read(ctx, &f_test_end);
+	__u64 failed = tp_read(ctx, &f_test_failed);
+
+	if (test_is_stock ? failed >= end : !failed)
+		return 0;
+	return test_failed(tp_read(ctx, &f_test_start), end, failed);
 }
 
 SEC("tracepoint/cma/cma_range_test")
@@ -350,6 +354,35 @@ SEC("tracepoint/page_isolation/test_pages_isolated")
 int tp_test_isolated(void *ctx)
 {
 	return on_test(ctx);
+}
+
+/* The series' events as BTF raw tracepoints: arguments, no record. */
+SEC("tp_btf/cma_range_test")
+int BPF_PROG(btf_range_test, unsigned long start, unsigned long end,
+	     __u64 elapsed, int ret, unsigned long failed_pfn)
+{
+	return ret ? test_failed(start, end, failed_pfn) : 0;
+}
+
+SEC("tp_btf/cma_alloc_finish")
+int BPF_PROG(btf_alloc_finish, const char *name, unsigned long pfn,
+	     const void *page, unsigned long count, unsigned int align,
+	     int errorno, unsigned int retries, __u64 elapsed_ns)
+{
+	struct fail_info *s = current_alloc();
+
+	if (!s) {
+		if (!errorno && !(retries && report_retried))
+			return 0;
+		s = begin();
+		if (!s)
+			return 0;
+	}
+	s->count = count;
+	s->align = align;
+	bpf_probe_read_kernel_str(s->area, sizeof(s->area), name);
+	finish(ctx, s, errorno, retries, elapsed_ns);
+	return 0;
 }
 
 /* ---- stock error codes and the no-events paths ---------------------------- */

@@ -29,6 +29,7 @@ static struct env {
 };
 
 static volatile sig_atomic_t exiting;
+static bool use_btf; /* the series' events as BTF raw tracepoints */
 
 const char *argp_program_version = "cmafail 1.0";
 static const char doc[] =
@@ -228,13 +229,21 @@ static int configure(struct cmafail_bpf *obj)
 	/* the series' cma_alloc_finish says it all: no start on that path */
 	bpf_program__set_autoload(obj->progs.tp_alloc_start,
 				  env.path == PATH_STOCK);
+	/* the series' events as raw tracepoints where BTF describes them */
+	use_btf = env.path == PATH_PATCHED &&
+		  tp_btf_args("cma_alloc_finish", 8) &&
+		  (!has_test || tp_btf_args("cma_range_test", 5));
+	bpf_program__set_autoload(obj->progs.btf_alloc_finish, use_btf);
+	bpf_program__set_autoload(obj->progs.btf_range_test,
+				  use_btf && has_test);
 	bpf_program__set_autoload(obj->progs.tp_alloc_finish,
-				  env.path <= PATH_STOCK);
+				  env.path <= PATH_STOCK && !use_btf);
 	bpf_program__set_autoload(obj->progs.tp_busy_retry,
 				  env.path != PATH_PATCHED && has_retry &&
 					  env.path <= PATH_STOCK);
 	bpf_program__set_autoload(obj->progs.tp_busy_page, has_busy);
-	bpf_program__set_autoload(obj->progs.tp_range_test, has_test);
+	bpf_program__set_autoload(obj->progs.tp_range_test,
+				  has_test && !use_btf);
 	bpf_program__set_autoload(obj->progs.tp_test_isolated,
 				  !has_test && has_iso);
 	/* Stock 6.1 does not say why an allocation failed: ask the range allocator. */
@@ -504,8 +513,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	fprintf(stderr,
-		"cmafail: tracing CMA failures and retries on the %s path%s\n",
-		path_name(env.path), env.duration ? "" : "; Ctrl-C to end");
+		"cmafail: tracing CMA failures and retries on the %s path%s%s\n",
+		path_name(env.path), use_btf ? " (BTF raw tracepoints)" : "",
+		env.duration ? "" : "; Ctrl-C to end");
 	if (env.json) {
 		printf("{\"tool\":\"cmafail\",\"path\":\"%s\",\"unavailable\":",
 		       path_name(env.path));

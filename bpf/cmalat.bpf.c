@@ -166,6 +166,29 @@ int tp_alloc_finish(void *ctx)
 	return 0;
 }
 
+/*
+ * The series' cma_alloc_finish as a BTF raw tracepoint: its arguments
+ * directly, no record built. The loader uses it when the kernel's
+ * TP_PROTO has these eight arguments.
+ */
+SEC("tp_btf/cma_alloc_finish")
+int BPF_PROG(btf_alloc_finish, const char *name, unsigned long pfn,
+	     const void *page, unsigned long count, unsigned int align,
+	     int errorno, unsigned int retries, __u64 elapsed_ns)
+{
+	__u32 zero = 0;
+	struct inflight *s;
+
+	if (!traced())
+		return 0;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return 0;
+	bpf_probe_read_kernel_str(s->area, sizeof(s->area), name);
+	account(s->area, count, errorno, elapsed_ns, retries);
+	return 0;
+}
+
 /* ---- the error code on stock kernels ----------------------------------- */
 
 static __always_inline void note_ret(int ret)

@@ -32,6 +32,7 @@ static struct env {
 };
 
 static volatile sig_atomic_t exiting;
+static bool use_btf; /* the series' events as BTF raw tracepoints */
 static bool interval_given;
 
 const char *argp_program_version = "cmalat 1.0";
@@ -211,8 +212,12 @@ static int configure(struct cmalat_bpf *obj)
 
 	bpf_program__set_autoload(obj->progs.tp_alloc_start,
 				  env.path == PATH_STOCK);
+	/* the series' event as a raw tracepoint where BTF describes it */
+	use_btf = env.path == PATH_PATCHED &&
+		  tp_btf_args("cma_alloc_finish", 8);
+	bpf_program__set_autoload(obj->progs.btf_alloc_finish, use_btf);
 	bpf_program__set_autoload(obj->progs.tp_alloc_finish,
-				  env.path <= PATH_STOCK);
+				  env.path <= PATH_STOCK && !use_btf);
 	bpf_program__set_autoload(obj->progs.tp_busy_retry,
 				  env.path != PATH_PATCHED && has_retry);
 	/* Stock 6.1 does not say why an allocation failed: ask the range allocator. */
@@ -433,8 +438,9 @@ int main(int argc, char **argv)
 		err = 1;
 		goto cleanup;
 	}
-	fprintf(stderr, "cmalat: tracing CMA allocations on the %s path%s\n",
-		path_name(env.path), interval_given ? "" : "; Ctrl-C to end");
+	fprintf(stderr, "cmalat: tracing CMA allocations on the %s path%s%s\n",
+		path_name(env.path), use_btf ? " (BTF raw tracepoints)" : "",
+		interval_given ? "" : "; Ctrl-C to end");
 	signal_ready();
 
 	while (!exiting) {

@@ -116,25 +116,13 @@ int tp_alloc_start(void *ctx)
 	return 0;
 }
 
-SEC("tracepoint/cma/cma_alloc_finish")
-int tp_alloc_finish(void *ctx)
+/* The allocation of s ended: account it, and forget it. */
+static __always_inline void done(struct mig_info *s)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct mig_info *s = current_alloc();
 	struct mig_info *e;
 	int i;
 
-	if (!s)
-		return 0;
-	if (f_fin_elapsed.flags & TPF_PRESENT) {
-		/* the series: the allocation began with its first phase event */
-		s->elapsed_ns = tp_read(ctx, &f_fin_elapsed);
-		s->count = tp_read(ctx, &f_fin_count);
-		tp_read_str(ctx, &f_fin_name, s->area, sizeof(s->area));
-	} else {
-		s->elapsed_ns = bpf_ktime_get_ns() - s->ts_ns;
-	}
-	s->ok = tp_read(ctx, &f_fin_page) != 0;
 	/* allocations that never reached alloc_contig_range() cost nothing here */
 	if (s->ranges) {
 		hist_add(s->area, H_PAGES_MIGRATED, s->nr_migrated);
@@ -153,6 +141,25 @@ int tp_alloc_finish(void *ctx)
 		}
 	}
 	bpf_map_delete_elem(&inflight, &tid);
+}
+
+SEC("tracepoint/cma/cma_alloc_finish")
+int tp_alloc_finish(void *ctx)
+{
+	struct mig_info *s = current_alloc();
+
+	if (!s)
+		return 0;
+	if (f_fin_elapsed.flags & TPF_PRESENT) {
+		/* the series: the allocation began with its first phase event */
+		s->elapsed_ns = tp_read(ctx, &f_fin_elapsed);
+		s->count = tp_read(ctx, &f_fin_count);
+		tp_read_str(ctx, &f_fin_name, s->area, sizeof(s->area));
+	} else {
+		s->elapsed_ns = bpf_ktime_get_ns() - s->ts_ns;
+	}
+	s->ok = tp_read(ctx, &f_fin_page) != 0;
+	done(s);
 	return 0;
 }
 
@@ -162,20 +169,25 @@ int tp_alloc_finish(void *ctx)
  * The series' phase events: the first one of an allocation creates its
  * state, so nothing runs at cma_alloc_start and no clock is read.
  */
-static __always_inline int on_phase(void *ctx, int ph)
+static __always_inline struct mig_info *phase(int ph, __u64 elapsed)
 {
 	struct mig_info *s = current_alloc();
 
 	if (!s)
 		s = begin();
-	if (!s)
-		return 0;
-	if (ph < 0 || ph >= NR_PHASES)
-		return 0;
+	if (!s || ph < 0 || ph >= NR_PHASES)
+		return NULL;
 	if (ph == PH_ISOLATE)
 		s->ranges++;
-	s->phase_ns[ph] += tp_read(ctx, &f_ph_elapsed[ph]);
-	if (ph == PH_MIGRATE) {
+	s->phase_ns[ph] += elapsed;
+	return s;
+}
+
+static __always_inline int on_phase(void *ctx, int ph)
+{
+	struct mig_info *s = phase(ph, tp_read(ctx, &f_ph_elapsed[ph & 3]));
+
+	if (s && ph == PH_MIGRATE) {
 		s->nr_attempted += tp_read(ctx, &f_mig_attempted);
 		s->nr_migrated += tp_read(ctx, &f_mig_migrated);
 		s->nr_reclaimed += tp_read(ctx, &f_mig_reclaimed);
@@ -207,6 +219,66 @@ SEC("tracepoint/cma/cma_range_test")
 int tp_range_test(void *ctx)
 {
 	return on_phase(ctx, PH_TEST);
+}
+
+/* The same events as BTF raw tracepoints: arguments, no record. */
+SEC("tp_btf/cma_range_isolate")
+int BPF_PROG(btf_range_isolate, unsigned long start, unsigned long end,
+	     __u64 elapsed, int ret)
+{
+	phase(PH_ISOLATE, elapsed);
+	return 0;
+}
+
+SEC("tp_btf/cma_range_drain")
+int BPF_PROG(btf_range_drain, unsigned long start, unsigned long end,
+	     __u64 elapsed)
+{
+	phase(PH_DRAIN, elapsed);
+	return 0;
+}
+
+SEC("tp_btf/cma_range_migrate")
+int BPF_PROG(btf_range_migrate, unsigned long start, unsigned long end,
+	     __u64 elapsed, int ret, unsigned long nr_attempted,
+	     unsigned long nr_migrated, unsigned long nr_reclaimed,
+	     unsigned long nr_failed, unsigned int passes)
+{
+	struct mig_info *s = phase(PH_MIGRATE, elapsed);
+
+	if (s) {
+		s->nr_attempted += nr_attempted;
+		s->nr_migrated += nr_migrated;
+		s->nr_reclaimed += nr_reclaimed;
+		s->nr_failed += nr_failed;
+		s->passes += passes;
+	}
+	return 0;
+}
+
+SEC("tp_btf/cma_range_test")
+int BPF_PROG(btf_range_test, unsigned long start, unsigned long end,
+	     __u64 elapsed, int ret, unsigned long failed_pfn)
+{
+	phase(PH_TEST, elapsed);
+	return 0;
+}
+
+SEC("tp_btf/cma_alloc_finish")
+int BPF_PROG(btf_alloc_finish, const char *name, unsigned long pfn,
+	     const void *page, unsigned long count, unsigned int align,
+	     int errorno, unsigned int retries, __u64 elapsed_ns)
+{
+	struct mig_info *s = current_alloc();
+
+	if (!s)
+		return 0;
+	s->elapsed_ns = elapsed_ns;
+	s->count = count;
+	s->ok = page != 0;
+	bpf_probe_read_kernel_str(s->area, sizeof(s->area), name);
+	done(s);
+	return 0;
 }
 
 /* ---- stock 6.1: migrate_pages() results and the phase functions ---------- */

@@ -33,6 +33,7 @@ static struct env {
 };
 
 static volatile sig_atomic_t exiting;
+static bool use_btf; /* the series' events as BTF raw tracepoints */
 static bool interval_given;
 
 const char *argp_program_version = "cmamigrate 1.0";
@@ -167,6 +168,11 @@ static int configure(struct cmamigrate_bpf *obj)
 					       obj->progs.tp_range_drain,
 					       obj->progs.tp_range_migrate,
 					       obj->progs.tp_range_test };
+	struct bpf_program *btfs[NR_PHASES] = { obj->progs.btf_range_isolate,
+						obj->progs.btf_range_drain,
+						obj->progs.btf_range_migrate,
+						obj->progs.btf_range_test };
+	static const int range_nargs[NR_PHASES] = { 4, 3, 9, 5 };
 	bool avail[PATH_NONE], patched = true, has_mm;
 	const char *why[PATH_NONE];
 	int i;
@@ -199,8 +205,18 @@ static int configure(struct cmamigrate_bpf *obj)
 			 &ro->f_fin_elapsed);
 	bpf_program__set_autoload(obj->progs.tp_alloc_start,
 				  env.path == PATH_STOCK);
+	/* the series' events as raw tracepoints where BTF describes them */
+	use_btf = env.path == PATH_PATCHED;
+	for (i = 0; i < NR_PHASES; i++)
+		use_btf = use_btf &&
+			  tp_btf_args(range_events[i], range_nargs[i]);
+	use_btf = use_btf && tp_btf_args("cma_alloc_finish", 8);
+	bpf_program__set_autoload(obj->progs.btf_alloc_finish, use_btf);
+	bpf_program__set_autoload(obj->progs.tp_alloc_finish, !use_btf);
 	for (i = 0; i < NR_PHASES; i++) {
-		bpf_program__set_autoload(tps[i], env.path == PATH_PATCHED);
+		bpf_program__set_autoload(btfs[i], use_btf);
+		bpf_program__set_autoload(tps[i],
+					  env.path == PATH_PATCHED && !use_btf);
 		if (env.path == PATH_PATCHED) {
 			bpf_program__set_autoload(fentry[i], false);
 			bpf_program__set_autoload(fexit[i], false);
@@ -500,8 +516,9 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	fprintf(stderr,
-		"cmamigrate: tracing alloc_contig_range() of CMA allocations on the %s path%s\n",
-		path_name(env.path), interval_given ? "" : "; Ctrl-C to end");
+		"cmamigrate: tracing alloc_contig_range() of CMA allocations on the %s path%s%s\n",
+		path_name(env.path), use_btf ? " (BTF raw tracepoints)" : "",
+		interval_given ? "" : "; Ctrl-C to end");
 	signal_ready();
 
 	next = time(NULL) + env.interval;

@@ -290,6 +290,27 @@ static bool file_has_word(const char *path, const char *word)
 	return found;
 }
 
+bool tp_btf_args(const char *event, int nargs)
+{
+	static struct btf *btf;
+	const struct btf_type *t;
+	char name[128];
+	int id;
+
+	if (!btf)
+		btf = btf__load_vmlinux_btf();
+	snprintf(name, sizeof(name), "btf_trace_%s", event);
+	id = btf ? btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) : -1;
+	if (id < 0)
+		return false;
+	/* typedef void (*btf_trace_<event>)(void *__data, <TP_PROTO>) */
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(btf, t->type);
+	return t && btf_is_func_proto(t) && btf_vlen(t) == nargs + 1;
+}
+
 bool kfunc_traceable(const char *name)
 {
 	static struct btf *btf;

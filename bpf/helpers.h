@@ -54,6 +54,13 @@ int tp_symbols(const char *sys, const char *event, const char *field,
 	       struct sym_table *t);
 const char *sym_name(const struct sym_table *t, long val);
 
+/*
+ * A BTF-enabled raw tracepoint (tp_btf) for the event whose TP_PROTO has
+ * exactly nargs arguments: cheaper than a trace event program, which has
+ * the kernel build a record first.
+ */
+bool tp_btf_args(const char *event, int nargs);
+
 /* A function in the running kernel's BTF that fentry can attach to. */
 bool kfunc_traceable(const char *name);
 /* A function kprobes can attach to (in kallsyms, not inlined away). */

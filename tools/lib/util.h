@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Small helpers shared by the cmakit tools: strict number and size parsing,
+ * Small routines shared by the cmakit tools: strict number and size parsing,
  * reading and writing one-value kernel files (sysfs, debugfs, procfs), and
  * the monotonic clock. Every function reports failure by its return value
  * and leaves errno set; none prints.

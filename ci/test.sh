@@ -10,6 +10,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/ci/lib.sh"
+. "$ROOT/ci/tests/board/lib.sh"
 OUT=$ROOT/build/test
 mkdir -p "$OUT"
 # Host suites: every ci/tests/host/<name>.sh (TAP on stdout), then the board.
@@ -85,7 +86,13 @@ for s in $SUITES; do
 			mapfile -t names < <(board_tests_with_args "$args")
 			name=board$(echo "$args" | tr -c 'a-zA-Z0-9=\n' '-' | sed 's/--*/-/g; s/-$//')
 			eval "vmargs=($args)"
-			run_suite "$name" vm_suite "${vmargs[@]}" -- "$ROOT/ci/tests/board/run.sh" "${names[@]}"
+			# The board's time limit: the tests' own limits plus boot time.
+			limit=120
+			for n in "${names[@]}"; do
+				limit=$((limit + $(test_timeout "$ROOT/ci/tests/board/$n.sh")))
+			done
+			run_suite "$name" vm_suite --timeout "$limit" "${vmargs[@]}" -- \
+				"$ROOT/ci/tests/board/run.sh" "${names[@]}"
 		done < <(board_arg_groups)
 		;;
 	*)

@@ -19,3 +19,10 @@ cma_default_area() {
 cma_used() { cat "$CMA_DEBUGFS/$1/used"; }
 
 meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
+
+# The time limit of a board test: its "# timeout: SECONDS" line, or 600.
+test_timeout() {
+	local t
+	t=$(sed -n 's/^# timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$1" | head -n1)
+	echo "${t:-600}"
+}

@@ -3,17 +3,24 @@
 #
 # Runs inside the virtual board: every board test (ci/tests/board/*.sh except
 # the helpers), or the ones named, as TAP. A test that ends without its plan
-# line (it crashed or was killed) is reported as a failure.
+# line (it crashed or was killed) is reported as a failure; a test that runs
+# longer than its "# timeout: SECONDS" line (default 600) is stopped.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/lib.sh"
 cd /tmp || exit 1
 [ $# -gt 0 ] || set -- $(cd "$HERE" && ls *.sh | grep -vxE 'lib.sh|run.sh' | sed 's/\.sh$//')
 rc=0
 for t in "$@"; do
 	echo "# board/$t"
-	out=$(bash "$HERE/$t.sh" 2>&1)
+	limit=$(test_timeout "$HERE/$t.sh")
+	start=$(date +%s)
+	out=$(timeout -k 10 "$limit" bash "$HERE/$t.sh" 2>&1)
 	trc=$?
+	[ $trc -ne 124 ] || out="$out
+not ok - board/$t did not finish within $limit s"
 	echo "$out"
+	echo "# board/$t took $(($(date +%s) - start)) s"
 	if ! echo "$out" | grep -qE '^1\.\.[0-9]+$'; then
 		echo "not ok - board/$t ended without a plan (exit $trc)"
 		rc=1

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import sys
 
 import numpy as np
 
@@ -95,11 +96,28 @@ def build_dashboard(store, out, threshold=0.10, alpha=0.05, reports=True, min_ru
     if not dirs:
         raise InputError(store, "no run directories here")
     os.makedirs(out, exist_ok=True)
-    runs = [load_run(d) for d in dirs]
+    runs = []
+    skipped = []
+    for d in dirs:
+        # a store collects everything under results/: directories that are not
+        # runs of a scenario (benchmark scratch, broken runs) are listed, not fatal
+        try:
+            r = load_run(d, warn=lambda msg: None)
+        except InputError as e:
+            skipped.append((d, e.problem if e.path == d else f"{os.path.basename(e.path)}: {e.problem}"))
+            continue
+        if r.alloc_source is None:
+            skipped.append((d, "no allocation records (cmabench result or cmatrace JSONL)"))
+            continue
+        runs.append(r)
+    for d, why in skipped:
+        print(f"analysis: note: {d}: not a run, skipped ({why})", file=sys.stderr)
+    if not runs:
+        raise InputError(store, "no run directories with allocation records here")
     by_scen = {}
     for r in runs:
         by_scen.setdefault(r.scenario, []).append(r)
-    data = {"schema": "cmakit.dashboard/1.0", "threshold": threshold, "alpha": alpha, "scenarios": {}}
+    data = {"schema": "cmakit.dashboard/1.0", "skipped": [[d, w] for d, w in skipped], "threshold": threshold, "alpha": alpha, "scenarios": {}}
     index_rows = []
     for scen in sorted(by_scen):
         rs = sorted(by_scen[scen], key=lambda r: (r.started, r.run_id))
@@ -168,6 +186,9 @@ def build_dashboard(store, out, threshold=0.10, alpha=0.05, reports=True, min_ru
             f"a kernel is compared with the kernel before it (threshold {100 * threshold:.0f}%, "
             f"alpha {alpha}).</p>",
             H.table(["scenario", "runs", "kernels", "newest kernel", "any regression"], index_rows, left=1)]
+    if skipped:
+        body.append("<h2>Not read</h2>")
+        body.append(H.table(["directory", "why"], [[os.path.relpath(d, store), why] for d, why in skipped], left=2))
     index = os.path.join(out, "index.html")
     with open(index, "w") as f:
         f.write(H.page("cmakit dashboard", "\n".join(body)))

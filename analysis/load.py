@@ -426,6 +426,7 @@ def stream_document(path, array_key, on_batch, batch=JSONL_BATCH):
 
                 slow = 0
                 start_pos = -1
+                done = False
                 while True:
                     pos = ws(text, pos).end()
                     if text.startswith("]", pos):
@@ -441,18 +442,26 @@ def stream_document(path, array_key, on_batch, batch=JSONL_BATCH):
                             cut = text.rfind("},", pos, end)
                             if cut <= pos:
                                 break
+                            chunk = "[" + text[pos:cut + 1] + "]"
                             try:
-                                recs = json.loads("[" + text[pos:cut + 1] + "]")
+                                recs, used = dec.raw_decode(chunk)
                             except json.JSONDecodeError:
                                 end = cut   # the cut fell inside an element: try an earlier one
                                 continue
                             flush()
                             on_batch(n, recs)
                             n += len(recs)
-                            pos = cut + 2
+                            if used == len(chunk):
+                                pos = cut + 2
+                            else:
+                                # the array's own ']' closed it inside the chunk
+                                pos = pos + used - 1
+                                done = True
                             break
                         else:
                             slow = 256    # no clean cut: parse a few elements one by one
+                        if done:
+                            break
                         if pos != start_pos:
                             start_pos = pos
                             continue

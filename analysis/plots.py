@@ -7,6 +7,7 @@ million records render in about the time of a thousand.
 
 import numpy as np
 from matplotlib import colors as mcolors
+from matplotlib import ticker
 import matplotlib.pyplot as plt
 
 from .htmlpage import fig_uri
@@ -61,7 +62,7 @@ def latency_cdf_hist(t):
     return fig_uri(fig)
 
 
-def outcomes(t, by_errno, by_reason):
+def outcomes(t, by_errno, by_reason, reason_known=True):
     if not len(t):
         return None
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
@@ -80,17 +81,33 @@ def outcomes(t, by_errno, by_reason):
             ax.barh([d[0] for d in data][::-1], [d[1] for d in data][::-1], color=col)
             ax.set_xlabel("failed allocations")
         else:
-            ax.text(0.5, 0.5, "no failures", ha="center", va="center", transform=ax.transAxes)
+            msg = "no failures" if not t.failed.any() else \
+                "no blocking-page data\n(cmatrace on a patched kernel names it)"
+            ax.text(0.5, 0.5, msg, ha="center", va="center", transform=ax.transAxes)
             ax.set_yticks([])
         ax.set_title(title)
     fig.tight_layout()
     return fig_uri(fig)
 
 
-def _density(ax, x, y, xbins, ybins, cmap="Blues"):
-    h, xe, ye = np.histogram2d(x, y, bins=[xbins, ybins])
-    ax.pcolormesh(xe, ye, h.T, cmap=cmap, norm=mcolors.LogNorm(vmin=1, vmax=max(h.max(), 2)),
-                  shading="flat")
+def _density(ax, x, y, xbins, ybins, logx=False, cmap="Blues"):
+    """A 2-D histogram drawn as one image. Log axes are drawn as log10 data on
+    linear axes with 10^k tick labels (one image instead of thousands of
+    transformed quads); returns the function that maps data to the axes."""
+    fx = np.log10 if logx else (lambda v: v)
+    xe = fx(np.asarray(xbins, dtype=float))
+    ye = np.log10(np.asarray(ybins, dtype=float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h, _, _ = np.histogram2d(fx(x), np.log10(y), bins=[xe, ye])
+    ax.imshow(np.ma.masked_equal(h.T, 0), origin="lower", aspect="auto", cmap=cmap, interpolation="nearest",
+              extent=(xe[0], xe[-1], ye[0], ye[-1]), norm=mcolors.LogNorm(vmin=1, vmax=max(h.max(), 2)))
+    pow10 = ticker.FuncFormatter(lambda v, _: f"$10^{{{v:g}}}$")
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.yaxis.set_major_formatter(pow10)
+    if logx:
+        ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+        ax.xaxis.set_major_formatter(pow10)
+    return lambda xs, ys: (fx(np.asarray(xs, dtype=float)), np.log10(np.asarray(ys, dtype=float)))
 
 
 def latency_vs_occupancy(t):
@@ -108,15 +125,15 @@ def latency_vs_occupancy(t):
     bad = fin & t.failed
     ybins = _log_bins(lat[fin].min() * 0.9, lat[fin].max() * 1.1, 50)
     if fin.sum() > SCATTER_MAX:
-        _density(a1, occ[ok], lat[ok], np.linspace(0, 100, 51), ybins)
+        to = _density(a1, occ[ok], lat[ok], np.linspace(0, 100, 51), ybins)
         sel = np.flatnonzero(bad)[:SCATTER_MAX]
-        a1.scatter(occ[sel], lat[sel], s=4, color="red", marker="x", label="failed")
+        a1.scatter(*to(occ[sel], lat[sel]), s=4, color="red", marker="x", label="failed")
     else:
+        a1.set_yscale("log")
         for i, s in enumerate(size_classes(t)):
             m = ok & (t.size == s)
             a1.scatter(occ[m], lat[m], s=6, alpha=0.6, color=COLORS[i % len(COLORS)], label=size_label(s))
         a1.scatter(occ[bad], lat[bad], s=14, color="red", marker="x", label="failed")
-    a1.set_yscale("log")
     a1.set_xlabel("area occupancy before the allocation (%)")
     a1.set_ylabel("latency (us, log)")
     a1.set_title("Latency against area occupancy")
@@ -160,22 +177,23 @@ def timeline(t):
     lat = _us(t.latency_ns)
     ok = fin & t.ok
     bad = fin & t.failed
+    to = lambda xs, ys: (xs, ys)  # noqa: E731
     if fin.sum() > SCATTER_MAX:
         ybins = _log_bins(lat[fin].min() * 0.9, lat[fin].max() * 1.1, 50)
-        _density(ax, x[ok], lat[ok], np.linspace(x[fin].min(), x[fin].max() + 1e-9, 200), ybins)
+        to = _density(ax, x[ok], lat[ok], np.linspace(x[fin].min(), x[fin].max() + 1e-9, 200), ybins)
         sel = np.flatnonzero(bad)
         if len(sel) > SCATTER_MAX:
             sel = sel[np.linspace(0, len(sel) - 1, SCATTER_MAX).astype(np.int64)]
     else:
+        ax.set_yscale("log")
         ax.scatter(x[ok], lat[ok], s=5, color="#1f77b4", label="ok")
         sel = np.flatnonzero(bad)
-    ax.scatter(x[sel], lat[sel], s=16, color="red", marker="x",
+    ax.scatter(*to(x[sel], lat[sel]), s=16, color="red", marker="x",
                label=f"failed ({int(bad.sum())})")
     unf = t.status == 2
     if unf.any() and np.isfinite(t.t_ns[unf]).any():
-        ax.scatter(x[unf], np.full(int(unf.sum()), lat[fin].max()), s=16, color="black",
+        ax.scatter(*to(x[unf], np.full(int(unf.sum()), lat[fin].max())), s=16, color="black",
                    marker="|", label=f"unfinished ({int(unf.sum())})")
-    ax.set_yscale("log")
     ax.set_xlabel("time since the first allocation (s)")
     ax.set_ylabel("latency (us, log)")
     ax.set_title("Allocations over time (failures marked)")
@@ -254,18 +272,19 @@ def copy_floor_plot(t, bw):
         x = mib
         xlabel = "MiB requested (log)"
     good = ok & (x > 0)
+    to = lambda xs, ys: (xs, ys)  # noqa: E731
     if good.sum() > SCATTER_MAX:
         xb = np.logspace(np.log10(x[good].min() * 0.9), np.log10(x[good].max() * 1.1), 60)
         yb = np.logspace(np.log10(lat[good].min() * 0.9), np.log10(lat[good].max() * 1.1), 50)
-        _density(ax, x[good], lat[good], xb, yb)
+        to = _density(ax, x[good], lat[good], xb, yb, logx=True)
     else:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
         ax.scatter(x[good], lat[good], s=5, alpha=0.6, label="allocations")
     if good.any():
         xs = np.logspace(np.log10(x[good].min()), np.log10(x[good].max()), 50)
-        ax.plot(xs, xs * 2 ** 20 / bw * 1e3, color="black", linewidth=2,
+        ax.plot(*to(xs, xs * 2 ** 20 / bw * 1e3), color="black", linewidth=2,
                 label=f"copy floor ({bw / 1e6:.0f} MB/s measured)")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("latency (ms, log)")
     ax.set_title("Latency against the copy floor (the same bytes through memcpy on this board)")

@@ -20,6 +20,10 @@ def _when(run):
     return dt.datetime.fromtimestamp(s, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _num(x, fmt):
+    return "-" if x is None or not np.isfinite(x) else format(x, fmt)
+
+
 def _pct(x):
     return "-" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
 
@@ -153,8 +157,8 @@ def html_report(run):
         parts.append(table(["size", "n", "median latency", "copy of the request", "x floor",
                             "pages migrated (mean)", "copy of migrated", "x migrated floor"],
                            [[r["label"], r["n"], fmt_ns(r["p50"]), fmt_ns(r["whole_floor_ns"]),
-                             f"{r['ratio_whole']:.1f}", f"{r.get('migrated_mean', np.nan):.0f}",
-                             fmt_ns(r.get("migrated_floor_ns")), f"{r.get('ratio_migrated', np.nan):.1f}"]
+                             f"{r['ratio_whole']:.1f}", _num(r.get("migrated_mean"), ".0f"),
+                             fmt_ns(r.get("migrated_floor_ns")), _num(r.get("ratio_migrated"), ".1f")]
                             for r in cf]))
     bpf = run.bpf.get("bpf")
     if bpf:

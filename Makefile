@@ -21,7 +21,7 @@ BZIMAGE := $(KERNEL_OUT)/arch/x86/boot/bzImage
 export VM_MEM VM_CPUS VM_CMA VM_APPEND VM_TIMEOUT VM_OUT
 
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile bpf/Makefile))
-C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v '^kernel-patches/')
+C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -vE '^(kernel-patches|tools/include)/')
 
 .PHONY: all help deps kernel tools bpf fuzz vm test run bench clean distclean lint format
 

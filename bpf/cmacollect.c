@@ -378,6 +378,9 @@ out:
 		error_line("cannot write %s: %s", env.output, strerror(errno));
 		ok = false;
 	}
+	/* no half-written document behind a failure */
+	if (out != stdout && err)
+		unlink(env.output);
 	if (err || !ok)
 		return 1;
 	if (env.command)

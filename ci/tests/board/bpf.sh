@@ -173,7 +173,19 @@ for s in "$ROOT"/bpf/bpftrace/*.bt; do
 	fi
 done
 
-# 3. nothing is left behind -------------------------------------------------------
+# 3. a tool that cannot run: one line, status 1, no document, the others stopped
+out=$("$BPF/cmacollect" -P fentry -d 1 -o "$tmp/nopath.json" 2>&1)
+rc=$?
+t_eq "cmacollect -P fentry (cmamigrate has no fentry path) exits 1" 1 "$rc"
+last=$(echo "$out" | tail -n 1)
+t_eq "  ... naming the tool that did not start" \
+	"cmacollect: cmamigrate did not start (see its message above)" "$last"
+[ ! -e "$tmp/nopath.json" ] && t_ok "  ... and writes no document" ||
+	t_fail "  ... and writes no document" "$(head -c 200 "$tmp/nopath.json")"
+left=$(pgrep -x cmalat; pgrep -x cmafail; pgrep -x cmamigrate)
+t_eq "  ... and leaves no tool running" "" "$left"
+
+# 4. nothing is left behind -------------------------------------------------------
 left=$(bpftool prog show 2>/dev/null | grep -cE 'tp_alloc|fexit_|fentry_|kprobe_cma|kretprobe_' | tr -d ' ')
 t_eq "no BPF program stays loaded" 0 "$left"
 t_done

@@ -115,9 +115,12 @@ if [ -w /dev/kvm ] && [ "${VM_KVM:-auto}" != no ]; then
 	[ "$(cat "$probe")" = kvm ] && accel=(-accel kvm -cpu host)
 fi
 
+# no_timer_check: a loaded host makes TCG miss the early timer check and panic.
+# tsc=reliable: otherwise the guest distrusts the emulated TSC and falls back
+# to the HPET, which makes every clock read (and every measurement) costly.
 cmdline="console=ttyS0 root=hostroot rootfstype=9p"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
-cmdline+=" init=$ROOT/ci/vm/init.sh panic=-1 no_timer_check cmakit_ctl=$RUN cmakit_out=$OUTDIR"
+cmdline+=" init=$ROOT/ci/vm/init.sh panic=-1 no_timer_check tsc=reliable cmakit_ctl=$RUN cmakit_out=$OUTDIR"
 [ "$CMA" = none ] || cmdline+=" cma=$CMA"
 [ -z "$APPEND" ] || cmdline+=" $APPEND"
 echo "$cmdline" >"$RUN/cmdline"

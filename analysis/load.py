@@ -34,8 +34,8 @@ SCHEMA_RE = re.compile(r"^cmakit\.([a-z0-9_-]+)/(\d+)\.(\d+)$")
 
 # kind -> supported major version
 SUPPORTED = {"cmabench": 1, "cmatrace": 1, "copybw": 1, "areamap": 1}
-# The BPF collectors: every "cmakit.<tool>/1.x" whose kind is listed here.
-BPF_KINDS = ("cmalat", "cmafail", "cmamigrate", "bpf")
+# The BPF collectors' document (docs/bpf.md): cmacollect writes "cmakit.bpf/1.x".
+BPF_KINDS = ("bpf",)
 for _k in BPF_KINDS:
     SUPPORTED.setdefault(_k, 1)
 
@@ -704,6 +704,20 @@ def join_trace(allocs, trace):
 def check_bpf(doc, path):
     if not isinstance(doc, dict):
         raise InputError(path, "the document is not a JSON object")
+    for tool in ("cmalat", "cmafail", "cmamigrate"):
+        v = doc.get(tool)
+        if v is not None and not isinstance(v, dict):
+            raise InputError(path, f"'{tool}' is neither an object nor null")
+    lat = doc.get("cmalat")
+    if isinstance(lat, dict):
+        hists = lat.get("histograms", [])
+        if not isinstance(hists, list) or not all(isinstance(h, dict) for h in hists):
+            raise InputError(path, "'cmalat.histograms' is not a list of objects")
+        for i, h in enumerate(hists):
+            slots = h.get("slots", [])
+            if not isinstance(slots, list) or not all(
+                    isinstance(x, list) and len(x) == 3 and all(isinstance(v, int) for v in x) for x in slots):
+                raise InputError(path, f"'cmalat.histograms[{i}].slots' is not a list of [lo, hi, count]")
     return doc
 
 

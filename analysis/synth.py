@@ -156,22 +156,34 @@ def write_run(out, area_map=True, trace=True, **kw):
                        "before": {"base_pfn": BASE_PFN, "kinds": list(MAP_KINDS), "runs": _area_runs(rng, 0.7)},
                        "after": {"base_pfn": BASE_PFN, "kinds": list(MAP_KINDS), "runs": _area_runs(rng, 0.2)}}, f)
             f.write("\n")
-    # BPF: the kernel-side log2 latency histogram per size class
+    # BPF: cmacollect's document (docs/bpf.md): cmalat's log2 histograms
     lat = g["latency"]
     hists = []
-    for sc in np.unique(np.log2(g["size"]).astype(int)):
+    sc_all = np.floor(np.log2(g["size"])).astype(int)
+    for sc in np.unique(sc_all):
         for e in np.unique(g["errno"]):
-            m = (np.log2(g["size"]).astype(int) == sc) & (g["errno"] == e)
+            m = (sc_all == sc) & (g["errno"] == e)
             if not m.any():
                 continue
             us = np.maximum(lat[m] / 1000.0, 1)
-            slots = np.bincount(np.floor(np.log2(us)).astype(int) + 1, minlength=32)[:32]
-            hists.append({"area": "reserved", "size_class": int(sc), "err": int(e),
-                          "count": int(m.sum()), "sum_ns": int(lat[m].sum()),
-                          "max_ns": int(lat[m].max()), "unit": "us",
-                          "slots": [int(x) for x in slots]})
-    with open(os.path.join(out, "cmalat.json"), "w") as f:
-        json.dump({"schema": "cmakit.cmalat/1.0", "histograms": hists}, f, indent=1)
+            slot = np.floor(np.log2(us)).astype(int)
+            counts = np.bincount(slot)
+            hists.append({"area": "reserved", "size_class": int(sc), "pages_min": int(g["size"][m].min()),
+                          "pages_max": int(g["size"][m].max()), "errno": int(e),
+                          "error": _errno_name(e) or "OK", "count": int(m.sum()),
+                          "sum_ns": int(lat[m].sum()), "max_ns": int(lat[m].max()),
+                          "busy_retries": int(g["retries"][m].sum()),
+                          "slots": [[1 << k, (2 << k) - 1, int(c)] for k, c in enumerate(counts) if c]})
+    ok_n = int((g["errno"] == 0).sum())
+    bpf = {"schema": "cmakit.bpf/1.0", "kernel": {"release": kernel, "machine": "x86_64"},
+           "started": _iso(g["started"]), "duration_s": float(g["t"][-1]) / 1e9,
+           "path_requested": "auto", "command": ["cmabench", "synthetic"], "command_status": 0,
+           "cmalat": {"tool": "cmalat", "path": "patched", "errno_source": "event", "unit": "us",
+                      "interval_s": None, "unavailable": [], "histograms": hists,
+                      "allocations": n, "failures": n - ok_n},
+           "cmafail": None, "cmamigrate": None}
+    with open(os.path.join(out, "bpf.json"), "w") as f:
+        json.dump(bpf, f, indent=1)
         f.write("\n")
     # cmatrace: the same allocations as seen by the trace (docs/cmatrace.md)
     if not trace:

@@ -29,7 +29,7 @@ def _check(path):
 def test_report_in_chromium(small_run):
     assert cli("report", small_run).returncode == 0
     imgs, errors, shot = _check(small_run / "report.html")
-    assert len(imgs) == 8
+    assert len(imgs) == 9
     broken = [i for i in imgs if not i["complete"] or i["width"] == 0]
     assert not broken, broken
     assert errors == []

@@ -39,7 +39,7 @@ def test_small_run_loads(small_run):
     assert run.copy_bw == 590e6
     assert set(run.area_maps) == {"before", "after"}
     assert len(run.area_maps["before"]["kinds"]) == doc["areas"][0]["pages"]
-    assert "cmalat" in run.bpf
+    assert run.bpf["bpf"]["cmalat"]["allocations"] == len(recs)
 
 
 def test_trace_only_run(small_run):
@@ -174,6 +174,14 @@ def test_not_utf8(small_run):
 def test_bad_copy_bandwidth(small_run):
     (small_run / "copybw.json").write_text('{"schema": "cmakit.copybw/1.0", "bytes_per_s": -1}')
     _bad(small_run, "copybw.json", "not a positive number")
+
+
+def test_bad_bpf_histogram(small_run):
+    p = small_run / "bpf.json"
+    doc = json.load(open(p))
+    doc["cmalat"]["histograms"][1]["slots"] = [[1, 2]]
+    json.dump(doc, open(p, "w"))
+    _bad(small_run, "bpf.json", "'cmalat.histograms[1].slots'")
 
 
 def test_empty_directory(tmp_path):

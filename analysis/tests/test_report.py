@@ -21,8 +21,8 @@ def test_report_is_self_contained(small_run):
     html = (small_run / "report.html").read_text()
     imgs = _images(html)
     # CDF+histogram, outcomes, occupancy/mix, timeline, area map, area
-    # composition, phases, copy floor
-    assert len(imgs) == 8, len(imgs)
+    # composition, phases, copy floor, BPF histograms
+    assert len(imgs) == 9, len(imgs)
     for uri in imgs:
         assert uri.startswith("data:image/png;base64,")
         png = base64.b64decode(uri.split(",", 1)[1])

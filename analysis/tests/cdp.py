@@ -47,7 +47,7 @@ class Browser:
         self.buf = b""
         self.next_id = 0
         self.events = []
-        self.session = None
+        self.sid = None
 
     def _read_message(self, deadline):
         while b"\0" not in self.buf:
@@ -64,11 +64,11 @@ class Browser:
         msg, self.buf = self.buf.split(b"\0", 1)
         return json.loads(msg)
 
-    def send(self, method, params=None, session=True):
+    def send(self, method, params=None, on_page=True):
         self.next_id += 1
         msg = {"id": self.next_id, "method": method, "params": params or {}}
-        if session and self.session:
-            msg["sessionId"] = self.session
+        if on_page and self.sid:
+            msg["sessionId"] = self.sid
         os.write(self.w, json.dumps(msg).encode() + b"\0")
         deadline = time.monotonic() + self.timeout
         while True:
@@ -91,14 +91,14 @@ class Browser:
             self.events.append(m)
 
     def open(self, url):
-        targets = self.send("Target.getTargets", session=False)["targetInfos"]
+        targets = self.send("Target.getTargets", on_page=False)["targetInfos"]
         pages = [t for t in targets if t["type"] == "page"]
         if pages:
             tid = pages[0]["targetId"]
         else:
-            tid = self.send("Target.createTarget", {"url": "about:blank"}, session=False)["targetId"]
-        self.session = self.send("Target.attachToTarget", {"targetId": tid, "flatten": True},
-                                 session=False)["sessionId"]
+            tid = self.send("Target.createTarget", {"url": "about:blank"}, on_page=False)["targetId"]
+        self.sid = self.send("Target.attachToTarget", {"targetId": tid, "flatten": True},
+                                 on_page=False)["sessionId"]
         for domain in ("Page", "Runtime", "Log"):
             self.send(f"{domain}.enable")
         self.send("Emulation.setDeviceMetricsOverride",
@@ -142,7 +142,7 @@ class Browser:
         try:
             if self.proc.poll() is None:
                 try:
-                    self.send("Browser.close", session=False)
+                    self.send("Browser.close", on_page=False)
                 except Exception:
                     pass
                 try:

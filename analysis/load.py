@@ -798,7 +798,29 @@ def load_run(path, warn=None):
         run.joined = join_trace(run.allocs, run.trace)
     if run.allocs is None:
         run.allocs = Table.empty()
+    join_bpf_reasons(run)
     return run
+
+
+def join_bpf_reasons(run):
+    """Failed allocations with no blocking reason yet take it from the BPF
+    cmafail records when those are the same failures: as many, same sizes in
+    the same order."""
+    t = run.allocs
+    fail = (run.bpf.get("bpf") or {}).get("cmafail")
+    if not isinstance(fail, dict) or not isinstance(fail.get("records"), list) or not len(t):
+        return False
+    recs = [r for r in fail["records"] if isinstance(r, dict) and r.get("errno")]
+    idx = np.flatnonzero(t.failed)
+    if not len(idx) or len(recs) != len(idx) or (t.reason[idx] >= 0).all() and \
+            (t.reason[idx] != reason_code("none")).all():
+        return False
+    if [r.get("pages") for r in recs] != [int(x) for x in t.size[idx]]:
+        return False
+    codes = _reasons([r.get("reason") or "none" for r in recs])
+    keep = (t.reason[idx] >= 0) & (t.reason[idx] != reason_code("none"))
+    t.columns["reason"][idx] = np.where(keep, t.reason[idx], codes)
+    return True
 
 
 def find_runs(path):

@@ -205,3 +205,24 @@ def test_loader_error_type(small_run):
     with pytest.raises(InputError) as e:
         load_run(small_run)
     assert e.value.path.endswith("result.json")
+
+
+def test_bpf_failure_reasons_join(small_run):
+    """Without cmatrace, the BPF cmafail records name the blocking page of
+    each failure when they are the same failures."""
+    os.remove(small_run / "cmatrace.jsonl")
+    doc = json.load(open(small_run / "result.json"))
+    fails = [r for r in doc["allocations"] if not r["ok"]]
+    assert fails, "the fixture has failures"
+    p = small_run / "bpf.json"
+    b = json.load(open(p))
+    b["cmafail"] = {"tool": "cmafail", "path": "patched", "unavailable": [], "failures": len(fails),
+                    "retried": 0, "lost": 0,
+                    "records": [{"pages": r["pages"], "errno": -r["errno"], "reason": "writeback"} for r in fails]}
+    json.dump(b, open(p, "w"))
+    from analysis.summary import failures_by_reason
+    assert failures_by_reason(load_run(small_run).allocs) == [("writeback", len(fails))]
+    # a different set of failures is not joined
+    b["cmafail"]["records"] = b["cmafail"]["records"][:-1]
+    json.dump(b, open(p, "w"))
+    assert ("writeback", len(fails)) not in failures_by_reason(load_run(small_run).allocs)

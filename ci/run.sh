@@ -10,6 +10,8 @@
 #   results/<run-id>/cmatrace-summary.json  its summary
 #   results/<run-id>/bpf.json        BPF collectors (docs/bpf.md)
 #   results/<run-id>/board-*.txt     the areas before and after
+#   results/<run-id>/areamap.json    page kinds of the area before and after
+#   results/<run-id>/copybw.json     memory-copy bandwidth of the board
 #   results/<run-id>/console.log     the board's console
 #   results/<run-id>/report.html     the report; summary.txt its text form
 #
@@ -46,8 +48,15 @@ fi
 
 info "run: scenario $SCENARIO on the virtual board, results in $dir"
 set +e
+# Before and after the scenario: the areas' state, the page kinds of the
+# default area (the report's area map) and the board's memory-copy bandwidth
+# (the report's copy floor).
+py=/usr/bin/python3
+before="ci/board/status.sh > $dir/board-before.txt && $py -m analysis.board copybw $dir/copybw.json"
+before+=" && $py -m analysis.board areamap $dir/areamap.json --area reserved --key before"
+after="ci/board/status.sh > $dir/board-after.txt; $py -m analysis.board areamap $dir/areamap.json --area reserved --key after"
 VM_QUIET=1 VM_RUN_ID=run-$run_id "$ROOT/ci/vm/run.sh" -- \
-	"ci/board/status.sh > $dir/board-before.txt && $cmd; rc=\$?; ci/board/status.sh > $dir/board-after.txt; exit \$rc" </dev/null
+	"$before && $cmd; rc=\$?; $after; exit \$rc" </dev/null
 rc=$?
 set -e
 cp "build/vm/runs/run-$run_id/console.log" "$dir/console.log" 2>/dev/null || true

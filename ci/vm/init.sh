@@ -30,24 +30,42 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t tracefs tracefs /sys/kernel/tracing
 mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
-for d in /tmp /run /var/tmp /var/log /root /var/lib/trace-cmd; do
-	[ -d "$d" ] && mount -t tmpfs -o mode=1777 tmpfs "$d"
-done
-hostname cmakit-board 2>/dev/null
-
 ctl=
 out=
+root=
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	cmakit_ctl=*) ctl=${arg#cmakit_ctl=} ;;
 	cmakit_out=*) out=${arg#cmakit_out=} ;;
+	cmakit_root=*) root=${arg#cmakit_root=} ;;
 	esac
 done
 
+# Writable tmpfs over the usual scratch directories. The project itself may
+# live under one of them (a checkout in /tmp or /root): keep it visible by
+# binding it aside first and back into place afterwards.
+scratch="/tmp /run /var/tmp /var/log /root /var/lib/trace-cmd"
+keep=
+for d in $scratch; do
+	case $root/ in "$d"/*) keep=$root ;; esac
+done
+if [ -n "$keep" ]; then
+	mkdir -p /dev/.cmakit-root
+	mount -o bind "$keep" /dev/.cmakit-root
+fi
+for d in $scratch; do
+	[ -d "$d" ] && mount -t tmpfs -o mode=1777 tmpfs "$d"
+done
+if [ -n "$keep" ]; then
+	mkdir -p "$keep"
+	mount -o bind /dev/.cmakit-root "$keep"
+fi
+hostname cmakit-board 2>/dev/null
+
 opts=trans=virtio,version=9p2000.L,msize=262144
-if [ -n "$ctl" ] && mount -t 9p -o "$opts" cmakit-ctl "$ctl"; then
-	[ -n "$out" ] && mount -t 9p -o "$opts" cmakit-out "$out"
+if [ -n "$ctl" ] && mkdir -p "$ctl" && mount -t 9p -o "$opts" cmakit-ctl "$ctl"; then
+	[ -n "$out" ] && mkdir -p "$out" && mount -t 9p -o "$opts" cmakit-out "$out"
 	read -r up _ </proc/uptime
 	echo "$up" >"$ctl/started"
 	echo "cmakit-init: running command (uptime $up s)" >/dev/kmsg

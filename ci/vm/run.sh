@@ -120,7 +120,7 @@ fi
 # to the HPET, which makes every clock read (and every measurement) costly.
 cmdline="console=ttyS0 root=hostroot rootfstype=9p"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
-cmdline+=" init=$ROOT/ci/vm/init.sh panic=-1 no_timer_check tsc=reliable cmakit_ctl=$RUN cmakit_out=$OUTDIR"
+cmdline+=" init=$ROOT/ci/vm/init.sh panic=-1 no_timer_check tsc=reliable cmakit_root=$ROOT cmakit_ctl=$RUN cmakit_out=$OUTDIR"
 [ "$CMA" = none ] || cmdline+=" cma=$CMA"
 [ -z "$APPEND" ] || cmdline+=" $APPEND"
 echo "$cmdline" >"$RUN/cmdline"

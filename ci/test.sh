@@ -13,6 +13,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/ci/tests/board/lib.sh"
 OUT=$ROOT/build/test
 mkdir -p "$OUT"
+# DEBUG=1 (make test DEBUG=1): the board suites boot the debug kernel
+# (lockdep, DEBUG_VM, DEBUG_PAGEALLOC), built by make kernel DEBUG=1.
+if [ "${DEBUG:-0}" = 1 ]; then
+	export CMAKIT_DEBUG_KERNEL=1
+	OUT=$ROOT/build/test-debug
+	mkdir -p "$OUT"
+fi
 # Host suites: every ci/tests/host/<name>.sh (TAP on stdout), then the board.
 host_suites=$(cd "$ROOT/ci/tests/host" && ls *.sh | sed 's/\.sh$//' | sort | tr '\n' ' ')
 SUITES=${TESTS:-$host_suites board}

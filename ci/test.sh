@@ -3,7 +3,8 @@
 #
 # `make test`: run every suite, print its TAP, end with "N passed, N failed".
 # Suites: host unit tests, the runner's own tests, and the board tests that
-# run inside the virtual board. TESTS='unit board' picks suites;
+# run inside the virtual board, then (suite "debug") the kernel's board tests
+# again on the debug kernel. TESTS='unit board' picks suites;
 # BOARD_TESTS='foundation ...' picks board tests. A board test may carry a
 # "# vm-args: ..." line (ci/vm/run.sh options); tests with the same line
 # share one boot.
@@ -22,7 +23,11 @@ if [ "${DEBUG:-0}" = 1 ]; then
 fi
 # Host suites: every ci/tests/host/<name>.sh (TAP on stdout), then the board.
 host_suites=$(cd "$ROOT/ci/tests/host" && ls *.sh | sed 's/\.sh$//' | sort | tr '\n' ' ')
-SUITES=${TESTS:-$host_suites board}
+if [ "${DEBUG:-0}" = 1 ]; then
+	SUITES=${TESTS:-$host_suites board}
+else
+	SUITES=${TESTS:-$host_suites board debug}
+fi
 
 pass=0
 fail=0
@@ -80,6 +85,32 @@ board_tests_with_args() {
 	done
 }
 
+# board_suites PREFIX: every group of board tests, one boot per group.
+board_suites() {
+	local args name n limit names vmargs
+	while IFS= read -r args; do
+		mapfile -t names < <(board_tests_with_args "$args")
+		name=$1board$(echo "$args" | tr -c 'a-zA-Z0-9=\n' '-' | sed 's/--*/-/g; s/-$//')
+		eval "vmargs=($args)"
+		# The board's time limit: the tests' own limits plus boot time.
+		limit=120
+		for n in "${names[@]}"; do
+			limit=$((limit + $(test_timeout "$ROOT/ci/tests/board/$n.sh")))
+		done
+		run_suite "$name" vm_suite --timeout "$limit" "${vmargs[@]}" -- \
+			"$ROOT/ci/tests/board/run.sh" "${names[@]}"
+	done < <(board_arg_groups)
+}
+
+build_debug_kernel() {
+	if DEBUG=1 bash "$ROOT/ci/kernel/build.sh"; then
+		echo "ok 1 - the debug kernel builds"
+	else
+		echo "not ok 1 - the debug kernel builds"
+	fi
+	echo "1..1"
+}
+
 vm_suite() {
 	"$ROOT/ci/vm/run.sh" "$@" <&-
 }
@@ -87,20 +118,14 @@ vm_suite() {
 : >"$OUT/failures"
 for s in $SUITES; do
 	case $s in
-	board)
-		# Board tests are grouped by their "# vm-args:" line; one boot per group.
-		while IFS= read -r args; do
-			mapfile -t names < <(board_tests_with_args "$args")
-			name=board$(echo "$args" | tr -c 'a-zA-Z0-9=\n' '-' | sed 's/--*/-/g; s/-$//')
-			eval "vmargs=($args)"
-			# The board's time limit: the tests' own limits plus boot time.
-			limit=120
-			for n in "${names[@]}"; do
-				limit=$((limit + $(test_timeout "$ROOT/ci/tests/board/$n.sh")))
-			done
-			run_suite "$name" vm_suite --timeout "$limit" "${vmargs[@]}" -- \
-				"$ROOT/ci/tests/board/run.sh" "${names[@]}"
-		done < <(board_arg_groups)
+	board) board_suites "" ;;
+	debug)
+		# The kernel's own suite again on the debug kernel (lockdep,
+		# DEBUG_VM, DEBUG_PAGEALLOC): a report on its console fails it.
+		run_suite debug-kernel build_debug_kernel
+		[ -f "$ROOT/build/kernel/out-debug/arch/x86/boot/bzImage" ] &&
+			DEBUG=1 CMAKIT_DEBUG_KERNEL=1 BOARD_TESTS=${DEBUG_BOARD_TESTS:-foundation kernel-cma} \
+				board_suites debug-
 		;;
 	*)
 		[ -f "$ROOT/ci/tests/host/$s.sh" ] || die "test: unknown suite '$s'"

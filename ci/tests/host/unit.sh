@@ -53,4 +53,15 @@ rc=$?
 t_eq "vm: a missing kernel gives status 127" 127 $rc
 t_eq "vm: ... and one line" 1 "$(echo "$out" | wc -l)"
 
+# the patch series applies to the pristine tarball with quilt (make kernel
+# applies it with git am)
+if [ -s "$ROOT/kernel-patches/series" ] && grep -qv '^#' "$ROOT/kernel-patches/series"; then
+	mkdir -p "$tmp/q"
+	tar -xf /usr/src/linux-source-6.1.tar.xz -C "$tmp/q" --strip-components=1
+	out=$(cd "$tmp/q" && QUILT_PATCHES="$ROOT/kernel-patches" quilt push -a -q 2>&1)
+	rc=$?
+	t_eq "the patch series applies with quilt" 0 $rc
+	[ $rc -eq 0 ] || t_diag "$(echo "$out" | tail -n 5)"
+fi
+
 t_done

@@ -118,9 +118,12 @@ fi
 # no_timer_check: a loaded host makes TCG miss the early timer check and panic.
 # tsc=reliable: otherwise the guest distrusts the emulated TSC and falls back
 # to the HPET, which makes every clock read (and every measurement) costly.
+# nokaslr: a randomly placed kernel can split a small guest's memory so that
+# cma= finds no contiguous range ("Failed to reserve 256 MiB" with 512M);
+# a fixed layout also keeps pfns comparable between runs.
 cmdline="console=ttyS0 root=hostroot rootfstype=9p"
 cmdline+=" rootflags=trans=virtio,version=9p2000.L,msize=262144,cache=loose ro"
-cmdline+=" init=$ROOT/ci/vm/init.sh panic=-1 no_timer_check tsc=reliable cmakit_root=$ROOT cmakit_ctl=$RUN cmakit_out=$OUTDIR"
+cmdline+=" init=$ROOT/ci/vm/init.sh panic=-1 no_timer_check tsc=reliable nokaslr cmakit_root=$ROOT cmakit_ctl=$RUN cmakit_out=$OUTDIR"
 [ "$CMA" = none ] || cmdline+=" cma=$CMA"
 [ -z "$APPEND" ] || cmdline+=" $APPEND"
 echo "$cmdline" >"$RUN/cmdline"

@@ -66,6 +66,7 @@ run() {
 	fi
 }
 : >"$LOG"
+SECONDS=0
 
 # Source tree -------------------------------------------------------------------
 if [ "$(cat "$SRC/.cmakit-tarball" 2>/dev/null)" != "$tarball_id" ]; then
@@ -80,6 +81,7 @@ if [ "$(cat "$SRC/.cmakit-tarball" 2>/dev/null)" != "$tarball_id" ]; then
 	git -C "$SRC" tag -f pristine >/dev/null
 	echo "$tarball_id" >"$SRC/.cmakit-tarball"
 	rm -f "$SRC/.cmakit-series"
+	info "kernel: source tree ready in $SECONDS s"
 fi
 
 patch_hash=$(cat "${patches[@]}" /dev/null | sha256sum | cut -c1-12)
@@ -145,13 +147,19 @@ fi
 export KBUILD_BUILD_USER=cmakit KBUILD_BUILD_HOST=cmakit
 export KBUILD_BUILD_TIMESTAMP="$(git -C "$SRC" log -1 --format=%cd pristine)"
 export CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime
+# Depend mode takes the include list from the compiler's own -MMD output
+# instead of running the preprocessor a second time, and storing objects
+# uncompressed skips zstd over ~1.8 GiB of debug info. Measured on kernel/
+# (240 objects, 2 jobs, empty cache): plain gcc 85 s, ccache defaults 124 s,
+# depend mode without compression 86 s; a warm rebuild 6 s either way.
+export CCACHE_DEPEND=1 CCACHE_NOCOMPRESS=1
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
 info "kernel: building $(basename "$OUT") with $JOBS job(s) (log: ${LOG#"$ROOT"/})"
 start=$(date +%s)
 run make -C "$SRC" O="$OUT" -j"$JOBS" CC="$cc" LOCALVERSION= bzImage
 release=$(cat "$OUT/include/config/kernel.release")
-info "kernel: $release ready in $(($(date +%s) - start)) s: ${OUT#"$ROOT"/}/arch/x86/boot/bzImage"
+info "kernel: $release ready in $SECONDS s (compile and link $(($(date +%s) - start)) s): ${OUT#"$ROOT"/}/arch/x86/boot/bzImage"
 
 # Selftests from the patched tree ------------------------------------------------
 # The series' tools/testing/selftests/cma and the kernel's own dmabuf-heaps

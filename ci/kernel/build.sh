@@ -75,6 +75,8 @@ if [ "$(cat "$SRC/.cmakit-tarball" 2>/dev/null)" != "$tarball_id" ]; then
 	mkdir -p "$SRC"
 	tar -xf "$TARBALL" -C "$SRC" --strip-components=1
 	run git -C "$SRC" init -q
+	# 78k loose objects would start an automatic repack alongside the compile
+	git -C "$SRC" config gc.auto 0
 	run git -C "$SRC" add -A -f .
 	run git -C "$SRC" -c user.name=cmakit -c user.email=cmakit@localhost \
 		commit -q -m "linux-source-6.1 (pristine)" --no-verify

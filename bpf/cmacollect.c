@@ -24,32 +24,25 @@
 
 static struct env {
 	const char *output;
-	const char *path;
 	bool ms;
 	bool records;
 	int64_t duration;
 	char **command;
-} env = {
-	.path = "auto",
-};
-
-static volatile sig_atomic_t exiting;
+} env;
 
 const char *argp_program_version = "cmacollect 1.0";
 static const char doc[] =
 	"Run cmalat, cmafail and cmamigrate together and write one JSON document\n"
 	"(schema " SCHEMA ", see docs/bpf.md) for the run.\n"
 	"\n"
-	"USAGE: cmacollect [-h] [-o FILE] [-d SEC] [-m] [-r] [-P PATH] [--stock]\n"
-	"                  [-- COMMAND [ARG...]]\n"
+	"USAGE: cmacollect [-h] [-o FILE] [-d SEC] [-m] [-r] [-p PID] [-P PATH]\n"
+	"                  [--stock] [-v] [-- COMMAND [ARG...]]\n"
 	"\n"
 	"EXAMPLES:\n"
 	"    cmacollect -o bpf.json -- cmabench run   # trace for the length of a command\n"
 	"    cmacollect -d 30 -o bpf.json             # trace for 30 seconds\n"
 	"    cmacollect -r -- ./workload              # with one record per allocation\n"
 	"    cmacollect --stock -- ./workload         # on the stock events only\n";
-
-enum { OPT_STOCK = 1000 };
 
 static const struct argp_option opts[] = {
 	{ "output", 'o', "FILE", 0,
@@ -60,21 +53,12 @@ static const struct argp_option opts[] = {
 	  "Millisecond histograms (default microseconds)", 0 },
 	{ "records", 'r', NULL, 0,
 	  "Include cmamigrate's per-allocation records", 0 },
-	{ "path", 'P', "PATH", 0,
-	  "auto, patched, stock, fentry or kprobe (default auto)", 0 },
-	{ "stock", OPT_STOCK, NULL, 0, "Same as --path stock", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	enum cma_path p;
-
 	switch (key) {
-	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
 	case 'o':
 		env.output = arg;
 		break;
@@ -90,31 +74,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'r':
 		env.records = true;
 		break;
-	case 'P':
-		if (parse_path(arg, &p)) {
-			error_line(
-				"invalid path: '%s' (auto, patched, stock, fentry, kprobe)",
-				arg);
-			argp_usage(state);
-		}
-		env.path = arg;
-		break;
-	case OPT_STOCK:
-		env.path = "stock";
-		break;
-	case ARGP_KEY_ARGS:
-		env.command = state->argv + state->next;
+	case ARGP_KEY_ARG:
+		/* the command and its arguments, untouched */
+		env.command = &state->argv[state->next - 1];
+		state->next = state->argc;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
 }
 
 struct tool {
@@ -150,10 +118,16 @@ static int tool_path(const char *name, char *buf, size_t len)
 	return 0;
 }
 
+/* -P as given: "auto" or a path's name */
+static const char *path_requested(void)
+{
+	return tool_opts.path == PATH_NONE ? "auto" : path_name(tool_opts.path);
+}
+
 static int start_tool(struct tool *t)
 {
-	char path[PATH_MAX], fdstr[16];
-	const char *argv[8];
+	char path[PATH_MAX], fdstr[16], pidstr[16];
+	const char *argv[12];
 	int pipefd[2], argc = 0, err;
 
 	err = tool_path(t->name, path, sizeof(path));
@@ -165,7 +139,15 @@ static int start_tool(struct tool *t)
 	argv[argc++] = t->name;
 	argv[argc++] = "-j";
 	argv[argc++] = "-P";
-	argv[argc++] = env.path;
+	argv[argc++] = path_requested();
+	if (tool_opts.pid) {
+		snprintf(pidstr, sizeof(pidstr), "%lld",
+			 (long long)tool_opts.pid);
+		argv[argc++] = "-p";
+		argv[argc++] = pidstr;
+	}
+	if (verbose)
+		argv[argc++] = "-v";
 	if (env.ms && strcmp(t->name, "cmafail"))
 		argv[argc++] = "-m";
 	if (env.records && !strcmp(t->name, "cmamigrate"))
@@ -200,7 +182,7 @@ static bool wait_ready(struct tool *t)
 
 	do {
 		n = poll(&p, 1, READY_TIMEOUT_MS);
-	} while (n < 0 && errno == EINTR && !exiting);
+	} while (n < 0 && errno == EINTR && !tool_exiting);
 	n = n > 0 ? (int)read(t->ready_fd, &c, 1) : 0;
 	close(t->ready_fd);
 	t->ready_fd = -1;
@@ -266,10 +248,15 @@ static int run_command(int *status)
 
 int main(int argc, char **argv)
 {
+	static const struct argp_child children[] = {
+		{ &tool_argp, 0, NULL, 0 },
+		{},
+	};
 	static const struct argp argp = {
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
+		.children = children,
 	};
 	struct timespec t0, t1;
 	int status = 0, err = 0, i;
@@ -280,15 +267,13 @@ int main(int argc, char **argv)
 	time_t now;
 	size_t k;
 
-	prog_name = "cmacollect";
-	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
+	if (tool_init("cmacollect", "auto, patched, stock, fentry, kprobe",
+		      &argp, argc, argv))
 		return 1;
 	if (env.command && env.duration) {
 		error_line("give a command or a duration, not both");
 		return 1;
 	}
-	if (check_environment())
-		return 1;
 	if (env.output) {
 		out = fopen(env.output, "w");
 		if (!out) {
@@ -297,8 +282,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	signal(SIGINT, sig_handler);
-	signal(SIGTERM, sig_handler);
+	if (tool_catch_signals())
+		return 1;
 	signal(SIGPIPE, SIG_IGN);
 
 	for (k = 0; k < ARRAY_SIZE(tools) && !err; k++) {
@@ -329,7 +314,8 @@ int main(int argc, char **argv)
 				   strerror(-err));
 	} else {
 		for (i = 0;
-		     !exiting && (!env.duration || i < env.duration * 10); i++)
+		     !tool_exiting && (!env.duration || i < env.duration * 10);
+		     i++)
 			usleep(100000);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -344,7 +330,7 @@ int main(int argc, char **argv)
 		"},\"started\":\"%s\",\"duration_s\":%.3f,\"path_requested\":",
 		started,
 		(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-	json_write_string(out, env.path);
+	json_write_string(out, path_requested());
 	fprintf(out, ",\"command\":");
 	if (env.command) {
 		fputc('[', out);

@@ -21,14 +21,9 @@ static struct env {
 	bool json;
 	bool failed_only;
 	bool no_stack;
-	enum cma_path path;
-	int64_t pid;
 	int64_t duration;
-} env = {
-	.path = PATH_NONE,
-};
+} env;
 
-static volatile sig_atomic_t exiting;
 static bool use_btf; /* the series' events as BTF raw tracepoints */
 
 const char *argp_program_version = "cmafail 1.0";
@@ -45,29 +40,17 @@ static const char doc[] =
 	"    cmafail -j          # one JSON document, written as records arrive\n"
 	"    cmafail --stock     # ignore the extended events of a patched kernel\n";
 
-enum { OPT_STOCK = 1000 };
-
 static const struct argp_option opts[] = {
 	{ "failed", 'f', NULL, 0, "Failed allocations only", 0 },
 	{ "no-stack", 'n', NULL, 0, "Do not collect kernel stacks", 0 },
 	{ "json", 'j', NULL, 0, "Print one JSON document", 0 },
 	{ "duration", 'd', "SEC", 0, "Trace for SEC seconds, then exit", 0 },
-	{ "pid", 'p', "PID", 0, "Trace this process only", 0 },
-	{ "path", 'P', "PATH", 0,
-	  "auto, patched, stock, fentry or kprobe (default auto)", 0 },
-	{ "stock", OPT_STOCK, NULL, 0,
-	  "Same as --path stock: hide the series' events", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's warnings", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
-	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
 	case 'f':
 		env.failed_only = true;
 		break;
@@ -77,46 +60,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case 'j':
 		env.json = true;
 		break;
-	case 'v':
-		verbose = true;
-		break;
 	case 'd':
 		if (parse_s64(arg, 1, 99999999, &env.duration)) {
 			error_line("invalid duration: '%s'", arg);
 			argp_usage(state);
 		}
 		break;
-	case 'p':
-		if (parse_s64(arg, 1, INT32_MAX, &env.pid)) {
-			error_line("invalid pid: '%s'", arg);
-			argp_usage(state);
-		}
-		break;
-	case 'P':
-		if (parse_path(arg, &env.path)) {
-			error_line(
-				"invalid path: '%s' (auto, patched, stock, fentry, kprobe)",
-				arg);
-			argp_usage(state);
-		}
-		break;
-	case OPT_STOCK:
-		env.path = PATH_STOCK;
-		break;
-	case ARGP_KEY_ARG:
-		error_line("unrecognized positional argument: '%s'", arg);
-		argp_usage(state);
-		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
 }
 
 static struct sym_table reason_syms, stage_syms;
@@ -157,11 +110,11 @@ static int configure(struct cmafail_bpf *obj)
 		"cma_alloc is not in the kernel's BTF or not traceable by ftrace";
 	avail[PATH_KPROBE] = kprobe_traceable("cma_alloc");
 	why[PATH_KPROBE] = "cma_alloc is not in /proc/kallsyms";
-	env.path = choose_path(env.path, avail, why);
-	if (env.path == PATH_NONE)
+	tool_opts.path = choose_path(tool_opts.path, avail, why);
+	if (tool_opts.path == PATH_NONE)
 		return -ENOENT;
 
-	if (env.path != PATH_PATCHED) {
+	if (tool_opts.path != PATH_PATCHED) {
 		memset(&ro->f_fin_errorno, 0, sizeof(ro->f_fin_errorno));
 		memset(&ro->f_fin_retries, 0, sizeof(ro->f_fin_retries));
 		memset(&ro->f_fin_elapsed, 0, sizeof(ro->f_fin_elapsed));
@@ -178,8 +131,8 @@ static int configure(struct cmafail_bpf *obj)
 	TPF("cma_alloc_busy_retry", "count", f_retry_count);
 
 	/* The blocking page: the series' cma_busy_page, else the stock isolation test. */
-	has_busy = has_busy && env.path == PATH_PATCHED;
-	has_test = has_test && env.path == PATH_PATCHED;
+	has_busy = has_busy && tool_opts.path == PATH_PATCHED;
+	has_test = has_test && tool_opts.path == PATH_PATCHED;
 	if (has_busy) {
 		TPF("cma_busy_page", "start_pfn", f_busy_start);
 		TPF("cma_busy_page", "end_pfn", f_busy_end);
@@ -220,46 +173,47 @@ static int configure(struct cmafail_bpf *obj)
 			"busy pfns: neither cma:cma_range_test nor page_isolation:test_pages_isolated");
 	}
 
-	ro->use_event_result = env.path == PATH_PATCHED;
+	ro->use_event_result = tool_opts.path == PATH_PATCHED;
 	ro->report_retried = !env.failed_only;
 	ro->want_stack = !env.no_stack;
-	ro->target_tgid = env.pid;
-	ro->count_ebusy = !has_retry || env.path >= PATH_FENTRY;
+	ro->target_tgid = tool_opts.pid;
+	ro->count_ebusy = !has_retry || tool_opts.path >= PATH_FENTRY;
 
 	/* the series' cma_alloc_finish says it all: no start on that path */
 	bpf_program__set_autoload(obj->progs.tp_alloc_start,
-				  env.path == PATH_STOCK);
+				  tool_opts.path == PATH_STOCK);
 	/* the series' events as raw tracepoints where BTF describes them */
-	use_btf = env.path == PATH_PATCHED &&
+	use_btf = tool_opts.path == PATH_PATCHED &&
 		  tp_btf_args("cma_alloc_finish", 8) &&
 		  (!has_test || tp_btf_args("cma_range_test", 5));
 	bpf_program__set_autoload(obj->progs.btf_alloc_finish, use_btf);
 	bpf_program__set_autoload(obj->progs.btf_range_test,
 				  use_btf && has_test);
 	bpf_program__set_autoload(obj->progs.tp_alloc_finish,
-				  env.path <= PATH_STOCK && !use_btf);
+				  tool_opts.path <= PATH_STOCK && !use_btf);
 	bpf_program__set_autoload(obj->progs.tp_busy_retry,
-				  env.path != PATH_PATCHED && has_retry &&
-					  env.path <= PATH_STOCK);
+				  tool_opts.path != PATH_PATCHED && has_retry &&
+					  tool_opts.path <= PATH_STOCK);
 	bpf_program__set_autoload(obj->progs.tp_busy_page, has_busy);
 	bpf_program__set_autoload(obj->progs.tp_range_test,
 				  has_test && !use_btf);
 	bpf_program__set_autoload(obj->progs.tp_test_isolated,
 				  !has_test && has_iso);
 	/* Stock 6.1 does not say why an allocation failed: ask the range allocator. */
-	errsrc = setup_errno_source(env.path, obj->progs.fexit_acr,
+	errsrc = setup_errno_source(tool_opts.path, obj->progs.fexit_acr,
 				    obj->progs.kretprobe_acr, &acr_kprobe);
-	if (!has_retry && env.path != PATH_PATCHED && errsrc == ERRSRC_NONE)
+	if (!has_retry && tool_opts.path != PATH_PATCHED &&
+	    errsrc == ERRSRC_NONE)
 		note_unavailable(
 			"busy retry counts: no cma:cma_alloc_busy_retry event, alloc_contig_range not traceable");
 	bpf_program__set_autoload(obj->progs.fentry_cma_alloc,
-				  env.path == PATH_FENTRY);
+				  tool_opts.path == PATH_FENTRY);
 	bpf_program__set_autoload(obj->progs.fexit_cma_alloc,
-				  env.path == PATH_FENTRY);
+				  tool_opts.path == PATH_FENTRY);
 	bpf_program__set_autoload(obj->progs.kprobe_cma_alloc,
-				  env.path == PATH_KPROBE);
+				  tool_opts.path == PATH_KPROBE);
 	bpf_program__set_autoload(obj->progs.kretprobe_cma_alloc,
-				  env.path == PATH_KPROBE);
+				  tool_opts.path == PATH_KPROBE);
 	return 0;
 }
 
@@ -453,37 +407,37 @@ static int handle_event(void *ctx, void *data, size_t len)
 
 int main(int argc, char **argv)
 {
+	static const struct argp_child children[] = {
+		{ &tool_argp, 0, NULL, 0 },
+		{},
+	};
 	static const struct argp argp = {
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
+		.children = children,
 	};
 	struct ring_buffer *rb = NULL;
 	struct cmafail_bpf *obj = NULL;
 	time_t deadline = 0;
 	int err;
 
-	prog_name = "cmafail";
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
+	if (tool_init("cmafail", "auto, patched, stock, fentry, kprobe", &argp,
+		      argc, argv))
 		return 1;
-	libbpf_set_print(libbpf_print_fn);
-	if (check_environment())
-		return 1;
-
 	obj = cmafail_bpf__open();
 	if (!obj) {
 		error_line("failed to open BPF object: %s", strerror(errno));
 		return 1;
 	}
 	err = configure(obj);
+	if (!err)
+		err = tool_start(obj->skeleton);
+	if (!err)
+		err = attach_kretprobe(obj->progs.kretprobe_acr, acr_kprobe,
+				       &obj->links.kretprobe_acr);
 	if (err)
 		goto cleanup;
-	err = cmafail_bpf__load(obj);
-	if (err) {
-		error_line("failed to load BPF programs: %s", strerror(-err));
-		goto cleanup;
-	}
 	if (!env.no_stack) {
 		ksyms = ksyms_load();
 		if (!ksyms)
@@ -497,28 +451,14 @@ int main(int argc, char **argv)
 		error_line("failed to create ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
-	err = cmafail_bpf__attach(obj);
-	if (err) {
-		error_line("failed to attach BPF programs: %s", strerror(-err));
-		goto cleanup;
-	}
-	err = attach_kretprobe(obj->progs.kretprobe_acr, acr_kprobe,
-			       &obj->links.kretprobe_acr);
-	if (err)
-		goto cleanup;
-	if (signal(SIGINT, sig_handler) == SIG_ERR ||
-	    signal(SIGTERM, sig_handler) == SIG_ERR) {
-		error_line("cannot set signal handler: %s", strerror(errno));
-		err = 1;
-		goto cleanup;
-	}
 	fprintf(stderr,
 		"cmafail: tracing CMA failures and retries on the %s path%s%s\n",
-		path_name(env.path), use_btf ? " (BTF raw tracepoints)" : "",
+		path_name(tool_opts.path),
+		use_btf ? " (BTF raw tracepoints)" : "",
 		env.duration ? "" : "; Ctrl-C to end");
 	if (env.json) {
 		printf("{\"tool\":\"cmafail\",\"path\":\"%s\",\"unavailable\":",
-		       path_name(env.path));
+		       path_name(tool_opts.path));
 		json_unavailable(stdout);
 		printf(",\"records\":[");
 	} else {
@@ -531,7 +471,7 @@ int main(int argc, char **argv)
 	if (env.duration)
 		deadline = time(NULL) + env.duration;
 
-	while (!exiting) {
+	while (!tool_exiting) {
 		err = ring_buffer__poll(rb, 100);
 		if (err == -EINTR) {
 			err = 0;

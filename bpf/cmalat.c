@@ -17,23 +17,10 @@
 #include "helpers.h"
 
 static struct env {
-	bool ms;
 	bool per_size;
-	bool json;
-	bool timestamp;
-	enum cma_path path;
-	int64_t pid;
-	int64_t interval;
-	int64_t times;
-} env = {
-	.path = PATH_NONE,
-	.interval = 99999999,
-	.times = 99999999,
-};
+} env;
 
-static volatile sig_atomic_t exiting;
 static bool use_btf; /* the series' events as BTF raw tracepoints */
-static bool interval_given;
 
 const char *argp_program_version = "cmalat 1.0";
 static const char doc[] =
@@ -50,94 +37,24 @@ static const char doc[] =
 	"    cmalat -j 5 1       # one JSON document after 5 seconds\n"
 	"    cmalat --stock      # ignore the extended events of a patched kernel\n";
 
-enum { OPT_STOCK = 1000 };
-
 static const struct argp_option opts[] = {
-	{ "milliseconds", 'm', NULL, 0,
-	  "Millisecond histograms (default microseconds)", 0 },
 	{ "size", 'S', NULL, 0,
 	  "One histogram per size class (log2 of pages) too", 0 },
-	{ "timestamp", 'T', NULL, 0, "Print a timestamp with each summary", 0 },
-	{ "json", 'j', NULL, 0, "Print JSON (one document per interval)", 0 },
-	{ "pid", 'p', "PID", 0, "Trace this process only", 0 },
-	{ "path", 'P', "PATH", 0,
-	  "auto, patched, stock, fentry or kprobe (default auto)", 0 },
-	{ "stock", OPT_STOCK, NULL, 0,
-	  "Same as --path stock: hide the series' events", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's warnings", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	static int pos;
-
+	(void)arg;
+	(void)state;
 	switch (key) {
-	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
-	case 'm':
-		env.ms = true;
-		break;
 	case 'S':
 		env.per_size = true;
-		break;
-	case 'T':
-		env.timestamp = true;
-		break;
-	case 'j':
-		env.json = true;
-		break;
-	case 'v':
-		verbose = true;
-		break;
-	case 'p':
-		if (parse_s64(arg, 1, INT32_MAX, &env.pid)) {
-			error_line("invalid pid: '%s'", arg);
-			argp_usage(state);
-		}
-		break;
-	case 'P':
-		if (parse_path(arg, &env.path)) {
-			error_line(
-				"invalid path: '%s' (auto, patched, stock, fentry, kprobe)",
-				arg);
-			argp_usage(state);
-		}
-		break;
-	case OPT_STOCK:
-		env.path = PATH_STOCK;
-		break;
-	case ARGP_KEY_ARG:
-		if (pos == 0) {
-			if (parse_s64(arg, 1, 99999999, &env.interval)) {
-				error_line("invalid interval: '%s'", arg);
-				argp_usage(state);
-			}
-			interval_given = true;
-		} else if (pos == 1) {
-			if (parse_s64(arg, 1, 99999999, &env.times)) {
-				error_line("invalid count: '%s'", arg);
-				argp_usage(state);
-			}
-		} else {
-			error_line("unrecognized positional argument: '%s'",
-				   arg);
-			argp_usage(state);
-		}
-		pos++;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
 }
 
 /* What the probes found; printed in the JSON. */
@@ -174,18 +91,18 @@ static int configure(struct cmalat_bpf *obj)
 		"cma_alloc is not in the kernel's BTF or not traceable by ftrace";
 	avail[PATH_KPROBE] = kprobe_traceable("cma_alloc");
 	why[PATH_KPROBE] = "cma_alloc is not in /proc/kallsyms";
-	env.path = choose_path(env.path, avail, why);
-	if (env.path == PATH_NONE)
+	tool_opts.path = choose_path(tool_opts.path, avail, why);
+	if (tool_opts.path == PATH_NONE)
 		return -ENOENT;
 
-	if (env.path == PATH_PATCHED) {
+	if (tool_opts.path == PATH_PATCHED) {
 		errsrc = ERRSRC_EVENT;
 	} else {
 		memset(&ro->f_fin_errorno, 0, sizeof(ro->f_fin_errorno));
 		memset(&ro->f_fin_elapsed, 0, sizeof(ro->f_fin_elapsed));
 		memset(&ro->f_fin_retries, 0, sizeof(ro->f_fin_retries));
 	}
-	if (env.path == PATH_PATCHED || env.path == PATH_STOCK) {
+	if (tool_opts.path == PATH_PATCHED || tool_opts.path == PATH_STOCK) {
 		tp_field("cma", "cma_alloc_start", "name", &ro->f_start_name);
 		tp_field("cma", "cma_alloc_start", "count", &ro->f_start_count);
 		tp_field("cma", "cma_alloc_finish", "name", &ro->f_fin_name);
@@ -200,37 +117,37 @@ static int configure(struct cmalat_bpf *obj)
 		}
 	} else if (has_start || has_fin) {
 		note_unavailable("cma:* events not used on path %s",
-				 path_name(env.path));
+				 path_name(tool_opts.path));
 	}
-	if (!has_retry && env.path != PATH_PATCHED)
+	if (!has_retry && tool_opts.path != PATH_PATCHED)
 		note_unavailable(
 			"busy retry counts: no cma:cma_alloc_busy_retry event");
 
-	ro->use_event_timing = env.path == PATH_PATCHED;
-	ro->unit_div = env.ms ? 1000000 : 1000;
-	ro->target_tgid = env.pid;
+	ro->use_event_timing = tool_opts.path == PATH_PATCHED;
+	ro->unit_div = tool_opts.ms ? 1000000 : 1000;
+	ro->target_tgid = tool_opts.pid;
 
 	bpf_program__set_autoload(obj->progs.tp_alloc_start,
-				  env.path == PATH_STOCK);
+				  tool_opts.path == PATH_STOCK);
 	/* the series' event as a raw tracepoint where BTF describes it */
-	use_btf = env.path == PATH_PATCHED &&
+	use_btf = tool_opts.path == PATH_PATCHED &&
 		  tp_btf_args("cma_alloc_finish", 8);
 	bpf_program__set_autoload(obj->progs.btf_alloc_finish, use_btf);
 	bpf_program__set_autoload(obj->progs.tp_alloc_finish,
-				  env.path <= PATH_STOCK && !use_btf);
+				  tool_opts.path <= PATH_STOCK && !use_btf);
 	bpf_program__set_autoload(obj->progs.tp_busy_retry,
-				  env.path != PATH_PATCHED && has_retry);
+				  tool_opts.path != PATH_PATCHED && has_retry);
 	/* Stock 6.1 does not say why an allocation failed: ask the range allocator. */
-	errsrc = setup_errno_source(env.path, obj->progs.fexit_acr,
+	errsrc = setup_errno_source(tool_opts.path, obj->progs.fexit_acr,
 				    obj->progs.kretprobe_acr, &acr_kprobe);
 	bpf_program__set_autoload(obj->progs.fentry_cma_alloc,
-				  env.path == PATH_FENTRY);
+				  tool_opts.path == PATH_FENTRY);
 	bpf_program__set_autoload(obj->progs.fexit_cma_alloc,
-				  env.path == PATH_FENTRY);
+				  tool_opts.path == PATH_FENTRY);
 	bpf_program__set_autoload(obj->progs.kprobe_cma_alloc,
-				  env.path == PATH_KPROBE);
+				  tool_opts.path == PATH_KPROBE);
 	bpf_program__set_autoload(obj->progs.kretprobe_cma_alloc,
-				  env.path == PATH_KPROBE);
+				  tool_opts.path == PATH_KPROBE);
 	return 0;
 }
 
@@ -304,13 +221,13 @@ static int collect(int fd, bool keep_size, struct row **out)
 
 static void print_text(const struct row *rows, int n)
 {
-	const char *unit = env.ms ? "msecs" : "usecs";
-	double div = env.ms ? 1e6 : 1e3;
+	const char *unit = tool_opts.ms ? "msecs" : "usecs";
+	double div = tool_opts.ms ? 1e6 : 1e3;
 	char tbuf[32];
 	time_t t;
 	int i;
 
-	if (env.timestamp) {
+	if (tool_opts.timestamp) {
 		t = time(NULL);
 		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t));
 		printf("%-8s\n", tbuf);
@@ -343,10 +260,11 @@ static void print_json(const struct row *rows, int n)
 	int i;
 
 	printf("{\"tool\":\"cmalat\",\"path\":\"%s\",\"errno_source\":\"%s\",\"unit\":\"%s\",",
-	       path_name(env.path), errsrc_name(errsrc), env.ms ? "ms" : "us");
+	       path_name(tool_opts.path), errsrc_name(errsrc),
+	       tool_opts.ms ? "ms" : "us");
 	printf("\"interval_s\":");
-	if (interval_given)
-		printf("%lld", (long long)env.interval);
+	if (tool_opts.interval_given)
+		printf("%lld", (long long)tool_opts.interval);
 	else
 		printf("null");
 	printf(",\"unavailable\":");
@@ -380,11 +298,11 @@ static int report(struct cmalat_bpf *obj)
 	int n;
 
 	/* JSON keeps every size class; the text merges them unless -S */
-	n = collect(bpf_map__fd(obj->maps.hists), env.json || env.per_size,
-		    &rows);
+	n = collect(bpf_map__fd(obj->maps.hists),
+		    tool_opts.json || env.per_size, &rows);
 	if (n < 0)
 		return n;
-	if (env.json)
+	if (tool_opts.json)
 		print_json(rows, n);
 	else
 		print_text(rows, n);
@@ -394,59 +312,46 @@ static int report(struct cmalat_bpf *obj)
 
 int main(int argc, char **argv)
 {
+	static const struct argp_child children[] = {
+		{ &tool_summary_argp, 0, NULL, 0 },
+		{ &tool_argp, 0, NULL, 0 },
+		{},
+	};
 	static const struct argp argp = {
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
+		.children = children,
 	};
 	struct cmalat_bpf *obj = NULL;
 	int err;
 
-	prog_name = "cmalat";
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
+	if (tool_init("cmalat", "auto, patched, stock, fentry, kprobe", &argp,
+		      argc, argv))
 		return 1;
-	libbpf_set_print(libbpf_print_fn);
-	if (check_environment())
-		return 1;
-
 	obj = cmalat_bpf__open();
 	if (!obj) {
 		error_line("failed to open BPF object: %s", strerror(errno));
 		return 1;
 	}
 	err = configure(obj);
+	if (!err)
+		err = tool_start(obj->skeleton);
+	if (!err)
+		err = attach_kretprobe(obj->progs.kretprobe_acr, acr_kprobe,
+				       &obj->links.kretprobe_acr);
 	if (err)
 		goto cleanup;
-	err = cmalat_bpf__load(obj);
-	if (err) {
-		error_line("failed to load BPF programs: %s", strerror(-err));
-		goto cleanup;
-	}
-	err = cmalat_bpf__attach(obj);
-	if (err) {
-		error_line("failed to attach BPF programs: %s", strerror(-err));
-		goto cleanup;
-	}
-	err = attach_kretprobe(obj->progs.kretprobe_acr, acr_kprobe,
-			       &obj->links.kretprobe_acr);
-	if (err)
-		goto cleanup;
-	if (signal(SIGINT, sig_handler) == SIG_ERR ||
-	    signal(SIGTERM, sig_handler) == SIG_ERR) {
-		error_line("cannot set signal handler: %s", strerror(errno));
-		err = 1;
-		goto cleanup;
-	}
 	fprintf(stderr, "cmalat: tracing CMA allocations on the %s path%s%s\n",
-		path_name(env.path), use_btf ? " (BTF raw tracepoints)" : "",
-		interval_given ? "" : "; Ctrl-C to end");
+		path_name(tool_opts.path),
+		use_btf ? " (BTF raw tracepoints)" : "",
+		tool_opts.interval_given ? "" : "; Ctrl-C to end");
 	signal_ready();
 
-	while (!exiting) {
-		sleep(env.interval);
+	while (!tool_exiting) {
+		sleep(tool_opts.interval);
 		err = report(obj);
-		if (err || --env.times <= 0)
+		if (err || --tool_opts.times <= 0)
 			break;
 	}
 cleanup:

@@ -18,23 +18,10 @@
 #include "helpers.h"
 
 static struct env {
-	bool ms;
 	bool records;
-	bool json;
-	bool timestamp;
-	enum cma_path path;
-	int64_t pid;
-	int64_t interval;
-	int64_t times;
-} env = {
-	.path = PATH_NONE,
-	.interval = 99999999,
-	.times = 99999999,
-};
+} env;
 
-static volatile sig_atomic_t exiting;
 static bool use_btf; /* the series' events as BTF raw tracepoints */
-static bool interval_given;
 
 const char *argp_program_version = "cmamigrate 1.0";
 static const char doc[] =
@@ -51,91 +38,23 @@ static const char doc[] =
 	"    cmamigrate -j       # one JSON document at the end\n"
 	"    cmamigrate --stock  # ignore the extended events of a patched kernel\n";
 
-enum { OPT_STOCK = 1000 };
-
 static const struct argp_option opts[] = {
-	{ "milliseconds", 'm', NULL, 0,
-	  "Millisecond histograms (default microseconds)", 0 },
 	{ "records", 'r', NULL, 0, "One record per allocation too", 0 },
-	{ "timestamp", 'T', NULL, 0, "Print a timestamp with each summary", 0 },
-	{ "json", 'j', NULL, 0, "Print JSON (one document per interval)", 0 },
-	{ "pid", 'p', "PID", 0, "Trace this process only", 0 },
-	{ "path", 'P', "PATH", 0, "auto, patched or stock (default auto)", 0 },
-	{ "stock", OPT_STOCK, NULL, 0,
-	  "Same as --path stock: hide the series' events", 0 },
-	{ "verbose", 'v', NULL, 0, "Show libbpf's warnings", 0 },
-	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
 	{},
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	static int pos;
-
+	(void)arg;
+	(void)state;
 	switch (key) {
-	case 'h':
-		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
-		break;
-	case 'm':
-		env.ms = true;
-		break;
 	case 'r':
 		env.records = true;
-		break;
-	case 'T':
-		env.timestamp = true;
-		break;
-	case 'j':
-		env.json = true;
-		break;
-	case 'v':
-		verbose = true;
-		break;
-	case 'p':
-		if (parse_s64(arg, 1, INT32_MAX, &env.pid)) {
-			error_line("invalid pid: '%s'", arg);
-			argp_usage(state);
-		}
-		break;
-	case 'P':
-		if (parse_path(arg, &env.path)) {
-			error_line("invalid path: '%s' (auto, patched, stock)",
-				   arg);
-			argp_usage(state);
-		}
-		break;
-	case OPT_STOCK:
-		env.path = PATH_STOCK;
-		break;
-	case ARGP_KEY_ARG:
-		if (pos == 0) {
-			if (parse_s64(arg, 1, 99999999, &env.interval)) {
-				error_line("invalid interval: '%s'", arg);
-				argp_usage(state);
-			}
-			interval_given = true;
-		} else if (pos == 1) {
-			if (parse_s64(arg, 1, 99999999, &env.times)) {
-				error_line("invalid count: '%s'", arg);
-				argp_usage(state);
-			}
-		} else {
-			error_line("unrecognized positional argument: '%s'",
-				   arg);
-			argp_usage(state);
-		}
-		pos++;
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-static void sig_handler(int sig)
-{
-	(void)sig;
-	exiting = 1;
 }
 
 static const char *const phase_names[NR_PHASES] = { "isolate", "drain",
@@ -191,8 +110,8 @@ static int configure(struct cmamigrate_bpf *obj)
 	avail[PATH_FENTRY] = avail[PATH_KPROBE] = false;
 	why[PATH_FENTRY] = why[PATH_KPROBE] =
 		"cmamigrate needs the cma:* events to tell allocations apart";
-	env.path = choose_path(env.path, avail, why);
-	if (env.path == PATH_NONE)
+	tool_opts.path = choose_path(tool_opts.path, avail, why);
+	if (tool_opts.path == PATH_NONE)
 		return -ENOENT;
 
 	tp_field("cma", "cma_alloc_start", "name", &ro->f_start_name);
@@ -200,13 +119,13 @@ static int configure(struct cmamigrate_bpf *obj)
 	tp_field("cma", "cma_alloc_finish", "page", &ro->f_fin_page);
 	tp_field("cma", "cma_alloc_finish", "name", &ro->f_fin_name);
 	tp_field("cma", "cma_alloc_finish", "count", &ro->f_fin_count);
-	if (env.path == PATH_PATCHED)
+	if (tool_opts.path == PATH_PATCHED)
 		tp_field("cma", "cma_alloc_finish", "elapsed_ns",
 			 &ro->f_fin_elapsed);
 	bpf_program__set_autoload(obj->progs.tp_alloc_start,
-				  env.path == PATH_STOCK);
+				  tool_opts.path == PATH_STOCK);
 	/* the series' events as raw tracepoints where BTF describes them */
-	use_btf = env.path == PATH_PATCHED;
+	use_btf = tool_opts.path == PATH_PATCHED;
 	for (i = 0; i < NR_PHASES; i++)
 		use_btf = use_btf &&
 			  tp_btf_args(range_events[i], range_nargs[i]);
@@ -215,9 +134,9 @@ static int configure(struct cmamigrate_bpf *obj)
 	bpf_program__set_autoload(obj->progs.tp_alloc_finish, !use_btf);
 	for (i = 0; i < NR_PHASES; i++) {
 		bpf_program__set_autoload(btfs[i], use_btf);
-		bpf_program__set_autoload(tps[i],
-					  env.path == PATH_PATCHED && !use_btf);
-		if (env.path == PATH_PATCHED) {
+		bpf_program__set_autoload(
+			tps[i], tool_opts.path == PATH_PATCHED && !use_btf);
+		if (tool_opts.path == PATH_PATCHED) {
 			bpf_program__set_autoload(fentry[i], false);
 			bpf_program__set_autoload(fexit[i], false);
 			continue;
@@ -235,7 +154,7 @@ static int configure(struct cmamigrate_bpf *obj)
 				phase_names[i], phase_funcs[i]);
 		}
 	}
-	if (env.path == PATH_PATCHED) {
+	if (tool_opts.path == PATH_PATCHED) {
 		tp_field("cma", "cma_range_migrate", "nr_attempted",
 			 &ro->f_mig_attempted);
 		tp_field("cma", "cma_range_migrate", "nr_migrated",
@@ -262,9 +181,9 @@ static int configure(struct cmamigrate_bpf *obj)
 				"pages reclaimed: only the series' cma_range_migrate counts them");
 	}
 	bpf_program__set_autoload(obj->progs.tp_mm_migrate_pages, has_mm);
-	ro->unit_div = env.ms ? 1000000 : 1000;
+	ro->unit_div = tool_opts.ms ? 1000000 : 1000;
 	ro->want_records = env.records;
-	ro->target_tgid = env.pid;
+	ro->target_tgid = tool_opts.pid;
 	return 0;
 }
 
@@ -274,7 +193,7 @@ static size_t nr_recs, cap_recs;
 
 static void print_record_text(const struct mig_info *r)
 {
-	double div = env.ms ? 1e6 : 1e3;
+	double div = tool_opts.ms ? 1e6 : 1e3;
 	int i;
 
 	printf("%-16s %-7u %-12s %-7llu %-4s migrated %-6llu failed %-5llu passes %-3u",
@@ -282,7 +201,8 @@ static void print_record_text(const struct mig_info *r)
 	       r->nr_migrated, r->nr_failed, r->passes);
 	for (i = 0; i < NR_PHASES; i++)
 		printf(" %s %.1f", phase_names[i], r->phase_ns[i] / div);
-	printf(" total %.1f %s\n", r->elapsed_ns / div, env.ms ? "ms" : "us");
+	printf(" total %.1f %s\n", r->elapsed_ns / div,
+	       tool_opts.ms ? "ms" : "us");
 }
 
 static int handle_event(void *ctx, void *data, size_t len)
@@ -293,7 +213,7 @@ static int handle_event(void *ctx, void *data, size_t len)
 	(void)ctx;
 	if (len < sizeof(*r))
 		return 0;
-	if (!env.json) {
+	if (!tool_opts.json) {
 		print_record_text(r);
 		return 0;
 	}
@@ -354,12 +274,12 @@ static int collect(int fd, struct row **out)
 
 static void print_text(const struct row *rows, int n)
 {
-	const char *unit = env.ms ? "msecs" : "usecs";
+	const char *unit = tool_opts.ms ? "msecs" : "usecs";
 	char tbuf[32];
 	time_t t;
 	int i;
 
-	if (env.timestamp) {
+	if (tool_opts.timestamp) {
 		t = time(NULL);
 		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t));
 		printf("%-8s\n", tbuf);
@@ -391,9 +311,9 @@ static void print_json(const struct row *rows, int n, unsigned long long lost)
 	int i, j;
 
 	printf("{\"tool\":\"cmamigrate\",\"path\":\"%s\",\"unit\":\"%s\",\"interval_s\":",
-	       path_name(env.path), env.ms ? "ms" : "us");
-	if (interval_given)
-		printf("%lld", (long long)env.interval);
+	       path_name(tool_opts.path), tool_opts.ms ? "ms" : "us");
+	if (tool_opts.interval_given)
+		printf("%lld", (long long)tool_opts.interval);
 	else
 		printf("null");
 	printf(",\"unavailable\":");
@@ -453,7 +373,7 @@ static int report(struct cmamigrate_bpf *obj, struct ring_buffer *rb)
 	n = collect(bpf_map__fd(obj->maps.hists), &rows);
 	if (n < 0)
 		return n;
-	if (env.json)
+	if (tool_opts.json)
 		print_json(rows, n, obj->bss->lost);
 	else
 		print_text(rows, n);
@@ -463,37 +383,34 @@ static int report(struct cmamigrate_bpf *obj, struct ring_buffer *rb)
 
 int main(int argc, char **argv)
 {
+	static const struct argp_child children[] = {
+		{ &tool_summary_argp, 0, NULL, 0 },
+		{ &tool_argp, 0, NULL, 0 },
+		{},
+	};
 	static const struct argp argp = {
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
+		.children = children,
 	};
 	struct cmamigrate_bpf *obj = NULL;
 	struct ring_buffer *rb = NULL;
 	time_t next;
 	int err;
 
-	prog_name = "cmamigrate";
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
+	if (tool_init("cmamigrate", "auto, patched, stock", &argp, argc, argv))
 		return 1;
-	libbpf_set_print(libbpf_print_fn);
-	if (check_environment())
-		return 1;
-
 	obj = cmamigrate_bpf__open();
 	if (!obj) {
 		error_line("failed to open BPF object: %s", strerror(errno));
 		return 1;
 	}
 	err = configure(obj);
+	if (!err)
+		err = tool_start(obj->skeleton);
 	if (err)
 		goto cleanup;
-	err = cmamigrate_bpf__load(obj);
-	if (err) {
-		error_line("failed to load BPF programs: %s", strerror(-err));
-		goto cleanup;
-	}
 	if (env.records) {
 		rb = ring_buffer__new(bpf_map__fd(obj->maps.events),
 				      handle_event, NULL, NULL);
@@ -504,25 +421,15 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 	}
-	err = cmamigrate_bpf__attach(obj);
-	if (err) {
-		error_line("failed to attach BPF programs: %s", strerror(-err));
-		goto cleanup;
-	}
-	if (signal(SIGINT, sig_handler) == SIG_ERR ||
-	    signal(SIGTERM, sig_handler) == SIG_ERR) {
-		error_line("cannot set signal handler: %s", strerror(errno));
-		err = 1;
-		goto cleanup;
-	}
 	fprintf(stderr,
 		"cmamigrate: tracing alloc_contig_range() of CMA allocations on the %s path%s%s\n",
-		path_name(env.path), use_btf ? " (BTF raw tracepoints)" : "",
-		interval_given ? "" : "; Ctrl-C to end");
+		path_name(tool_opts.path),
+		use_btf ? " (BTF raw tracepoints)" : "",
+		tool_opts.interval_given ? "" : "; Ctrl-C to end");
 	signal_ready();
 
-	next = time(NULL) + env.interval;
-	while (!exiting) {
+	next = time(NULL) + tool_opts.interval;
+	while (!tool_exiting) {
 		if (rb) {
 			err = ring_buffer__poll(rb, 100);
 			if (err == -EINTR)
@@ -537,9 +444,9 @@ int main(int argc, char **argv)
 		}
 		if (time(NULL) < next)
 			continue;
-		next += env.interval;
+		next += tool_opts.interval;
 		err = report(obj, rb);
-		if (err || --env.times <= 0)
+		if (err || --tool_opts.times <= 0)
 			goto cleanup;
 	}
 	err = report(obj, rb);

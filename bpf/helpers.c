@@ -36,6 +36,178 @@ void error_line(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* --- what every tool shares ------------------------------------------------- */
+
+struct tool_opts tool_opts = {
+	.path = PATH_NONE,
+	.interval = 99999999,
+	.times = 99999999,
+};
+volatile sig_atomic_t tool_exiting;
+static const char *tool_paths = "auto, patched, stock, fentry, kprobe";
+
+enum { OPT_STOCK = 1000 };
+
+static const struct argp_option tool_options[] = {
+	{ "pid", 'p', "PID", 0, "Trace this process only", 0 },
+	{ "path", 'P', "PATH", 0,
+	  "What to trace through: auto (the richest available), patched, stock, fentry or kprobe",
+	  0 },
+	{ "stock", OPT_STOCK, NULL, 0,
+	  "Same as --path stock: ignore the series' extended events", 0 },
+	{ "verbose", 'v', NULL, 0, "Show libbpf's warnings", 0 },
+	{ NULL, 'h', NULL, OPTION_HIDDEN, "Show this help", 0 },
+	{},
+};
+
+/* word is one of the items of a ", "-separated list */
+static bool in_list(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p;
+
+	for (p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (!p[n] || p[n] == ','))
+			return true;
+	return false;
+}
+
+static error_t tool_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'h':
+		argp_state_help(state, stderr, ARGP_HELP_STD_HELP);
+		break;
+	case 'v':
+		verbose = true;
+		break;
+	case 'p':
+		if (parse_s64(arg, 1, INT32_MAX, &tool_opts.pid)) {
+			error_line("invalid pid: '%s'", arg);
+			argp_usage(state);
+		}
+		break;
+	case 'P':
+		if (parse_path(arg, &tool_opts.path) ||
+		    !in_list(tool_paths, arg)) {
+			error_line("invalid path: '%s' (%s)", arg, tool_paths);
+			argp_usage(state);
+		}
+		break;
+	case OPT_STOCK:
+		tool_opts.path = PATH_STOCK;
+		break;
+	case ARGP_KEY_ARG:
+		/* the tool's own parser and the interval's passed it over */
+		error_line("unrecognized positional argument: '%s'", arg);
+		argp_usage(state);
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp tool_argp = {
+	.options = tool_options,
+	.parser = tool_parse,
+};
+
+static const struct argp_option summary_options[] = {
+	{ "milliseconds", 'm', NULL, 0,
+	  "Millisecond histograms (default microseconds)", 0 },
+	{ "timestamp", 'T', NULL, 0, "Print a timestamp with each summary", 0 },
+	{ "json", 'j', NULL, 0, "Print JSON (one document per interval)", 0 },
+	{},
+};
+
+static error_t summary_parse(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case 'm':
+		tool_opts.ms = true;
+		break;
+	case 'T':
+		tool_opts.timestamp = true;
+		break;
+	case 'j':
+		tool_opts.json = true;
+		break;
+	case ARGP_KEY_ARG:
+		if (state->arg_num == 0) {
+			if (parse_s64(arg, 1, 99999999, &tool_opts.interval)) {
+				error_line("invalid interval: '%s'", arg);
+				argp_usage(state);
+			}
+			tool_opts.interval_given = true;
+		} else if (state->arg_num == 1) {
+			if (parse_s64(arg, 1, 99999999, &tool_opts.times)) {
+				error_line("invalid count: '%s'", arg);
+				argp_usage(state);
+			}
+		} else {
+			return ARGP_ERR_UNKNOWN;
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp tool_summary_argp = {
+	.options = summary_options,
+	.parser = summary_parse,
+	.args_doc = "[interval] [count]",
+};
+
+int tool_init(const char *name, const char *paths, const struct argp *argp,
+	      int argc, char **argv)
+{
+	prog_name = name;
+	tool_paths = paths;
+	if (argp_parse(argp, argc, argv, 0, NULL, NULL))
+		return 1;
+	libbpf_set_print(libbpf_print_fn);
+	return check_environment() ? 1 : 0;
+}
+
+static void tool_signal(int sig)
+{
+	(void)sig;
+	tool_exiting = 1;
+}
+
+int tool_catch_signals(void)
+{
+	int err;
+
+	if (signal(SIGINT, tool_signal) == SIG_ERR ||
+	    signal(SIGTERM, tool_signal) == SIG_ERR) {
+		err = -errno;
+		error_line("cannot set signal handler: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+int tool_start(struct bpf_object_skeleton *s)
+{
+	int err;
+
+	err = bpf_object__load_skeleton(s);
+	if (err) {
+		error_line("failed to load BPF programs: %s", strerror(-err));
+		return err;
+	}
+	err = bpf_object__attach_skeleton(s);
+	if (err) {
+		error_line("failed to attach BPF programs: %s", strerror(-err));
+		return err;
+	}
+	return tool_catch_signals();
+}
+
 int check_environment(void)
 {
 	int ret;

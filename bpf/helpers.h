@@ -6,6 +6,8 @@
 #ifndef CMAKIT_HELPERS_H
 #define CMAKIT_HELPERS_H
 
+#include <argp.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,6 +35,48 @@ void error_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * non-zero, so that the tool can exit before touching anything.
  */
 int check_environment(void);
+
+/* --- what every tool shares: options, start-up, signals --------------------- */
+
+/*
+ * The options every tool takes (-p PID, -P PATH, --stock, -v, -h) and,
+ * for the tools that print summaries, the summary's options (-m, -T, -j)
+ * and the positional [interval] [count]. A tool lists tool_summary_argp
+ * (if it prints summaries) and tool_argp among its argp's children; what
+ * was given lands in tool_opts.
+ */
+struct tool_opts {
+	enum cma_path path; /* PATH_NONE: auto */
+	int64_t pid; /* 0: every process */
+	/* tool_summary_argp */
+	bool ms; /* millisecond histograms */
+	bool timestamp;
+	bool json;
+	bool interval_given;
+	int64_t interval; /* seconds */
+	int64_t times;
+};
+extern struct tool_opts tool_opts;
+extern const struct argp tool_argp;
+extern const struct argp tool_summary_argp;
+
+/*
+ * Parse the command line with the tool's argp, route libbpf's messages and
+ * check root, BPF and BTF. paths lists the -P values the tool can run on,
+ * for the message about a bad one. Returns 0, or 1 after one error line.
+ */
+int tool_init(const char *name, const char *paths, const struct argp *argp,
+	      int argc, char **argv);
+
+/*
+ * Load and attach a skeleton (obj->skeleton), then catch SIGINT and
+ * SIGTERM into tool_exiting. Returns 0 or a negative errno after one
+ * error line.
+ */
+int tool_start(struct bpf_object_skeleton *s);
+/* SIGINT and SIGTERM set tool_exiting; 0 or a negative errno. */
+int tool_catch_signals(void);
+extern volatile sig_atomic_t tool_exiting;
 
 /* --- kernel features ------------------------------------------------------ */
 

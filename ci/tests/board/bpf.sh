@@ -185,7 +185,23 @@ t_eq "  ... naming the tool that did not start" \
 left=$(pgrep -x cmalat; pgrep -x cmafail; pgrep -x cmamigrate)
 t_eq "  ... and leaves no tool running" "" "$left"
 
-# 4. nothing is left behind -------------------------------------------------------
+# 4. -p reaches every tool through cmacollect: of this shell's two debugfs
+# allocations and a cmabench run beside them, only the shell's are counted.
+"$BPF/cmacollect" -p $$ -d 4 -o "$tmp/pid.json" 2>"$tmp/pid.err" &
+pid=$!
+for _ in $(seq 600); do [ "$(grep -c ': tracing' "$tmp/pid.err")" -ge 3 ] && break; sleep 0.1; done
+for _ in 1 2; do
+	echo 1024 >"$CMA_DEBUGFS/$area/alloc"
+	echo 1024 >"$CMA_DEBUGFS/$area/free"
+done
+"$BENCH" -b debugfs -a "$area" -S 1024 -n 3 -q -o "$tmp/pid.res" >/dev/null 2>&1
+wait $pid
+rc=$?
+t_eq "cmacollect -p PID: exits 0" 0 "$rc"
+t_eq "  ... cmalat and cmamigrate count only that process's 2 allocations" "2 2" \
+	"$(jq -r '"\(.cmalat.allocations) \([.cmamigrate.areas[].allocations] | add // 0)"' "$tmp/pid.json" 2>&1)"
+
+# 5. nothing is left behind -------------------------------------------------------
 left=$(bpftool prog show 2>/dev/null | grep -cE 'tp_alloc|fexit_|fentry_|kprobe_cma|kretprobe_' | tr -d ' ')
 t_eq "no BPF program stays loaded" 0 "$left"
 t_done

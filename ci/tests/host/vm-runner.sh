@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Tests of the virtual board runner itself: exit status propagation, crash,
-# hang and interrupt handling, and that no QEMU survives any of them. The
-# runner is started with stdin closed, as CI starts it.
+# hang and interrupt handling, the scratch disk, and that no QEMU survives any
+# of them. The runner is started with stdin closed, as CI starts it.
 set -u
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$ROOT/ci/tests/tap.sh"
@@ -19,6 +19,14 @@ next_run() {
 	export VM_RUN_ID=$ID-$N
 }
 last_run() { echo "$ROOT/build/vm/runs/$VM_RUN_ID"; }
+# the disk images in the last run's directory (run.sh --disk)
+images() {
+	if [ -d "$(last_run)" ]; then
+		find "$(last_run)" -name '*.img'
+	else
+		echo "no run directory $(last_run)"
+	fi
+}
 our_qemus() { pgrep -f "qemu-system.*cmakit_ctl=$(last_run) " || true; }
 
 check_no_qemu() {
@@ -78,10 +86,11 @@ case $out in *"did not finish within 20 s"*) t_ok "the hang is named in the runn
 check_no_qemu "after a hang"
 
 # interrupt ------------------------------------------------------------------------
+# (with a scratch disk, which must go with the run)
 for sig in INT TERM; do
 	next_run
 	set -m
-	"$VM" --timeout 300 -- 'sleep 600' <&- >/dev/null 2>&1 &
+	"$VM" --timeout 300 --disk 16M -- 'sleep 600' <&- >/dev/null 2>&1 &
 	pid=$!
 	set +m
 	for _ in $(seq 1 600); do
@@ -93,6 +102,7 @@ for sig in INT TERM; do
 	rc=$?
 	t_eq "SIG$sig to the runner stops the guest (status 130)" 130 "$rc"
 	check_no_qemu "after SIG$sig"
+	t_eq "SIG$sig: the scratch disk image is removed" "" "$(images)"
 done
 
 # bad input ------------------------------------------------------------------------
@@ -101,5 +111,28 @@ out=$("$VM" --timeout abc -- true 2>&1)
 rc=$?
 [ $rc -eq 127 ] && [ "$(echo "$out" | wc -l)" = 1 ] && t_ok "a bad --timeout gives one line and status 127" ||
 	t_fail "a bad --timeout gives one line and status 127" "status $rc: $out"
+for size in 12x 0 1M 512m; do
+	next_run
+	out=$("$VM" --disk $size -- true 2>&1)
+	rc=$?
+	[ $rc -eq 127 ] && [ "$(echo "$out" | wc -l)" = 1 ] && [ ! -e "$(last_run)" ] &&
+		t_ok "--disk $size gives one line and status 127, and no run directory" ||
+		t_fail "--disk $size gives one line and status 127, and no run directory" "status $rc: $out"
+done
+
+# scratch disk -------------------------------------------------------------------
+# The guest mounts it as ext4 at its own $CMAKIT_SCRATCH (not the caller's),
+# writably; the image goes with the run.
+next_run
+out=$(CMAKIT_SCRATCH=/caller/value "$VM" --disk 64M -- \
+	'grep " $CMAKIT_SCRATCH ext4 rw" /proc/mounts && echo data >"$CMAKIT_SCRATCH/f" && sync' <&- 2>&1)
+rc=$?
+t_eq "--disk 64M: \$CMAKIT_SCRATCH is a writable ext4 mount in the guest" 0 "$rc"
+[ $rc -eq 0 ] || echo "$out" | sed 's/^/# /'
+t_eq "--disk 64M: no image is left in the run directory" "" "$(images)"
+grep -q "cmakit_disk=1" "$(last_run)/cmdline" && grep -q "serial=cmakit-scratch" "$(last_run)/qemu-cmd" &&
+	t_ok "--disk 64M: the disk is attached and announced on the kernel command line" ||
+	t_fail "--disk 64M: the disk is attached and announced on the kernel command line" "$(cat "$(last_run)/cmdline")"
+check_no_qemu "after a run with a scratch disk"
 
 t_done

@@ -334,14 +334,20 @@ static int grow(struct cb_run *r, uint64_t goal)
 		}
 		g->ballast = kind != fill;
 		region_count(r, g, &in, &out);
+		/* ballast is for outside the area: inside, it is the wrong kind */
+		if (g->ballast && in) {
+			region_drop(r, g, true, UINT64_MAX);
+			in = 0;
+		}
 		used += in;
 		/*
-		 * Page cache and shmem outside the area go at once (their
-		 * ballast is anonymous memory): a scratch disk holds only
-		 * what sits in the area.
+		 * Pages outside the area stay until trim(), whatever their
+		 * kind: movable pages enter the area only while free CMA
+		 * exceeds free memory outside it, and each page of the fill
+		 * that lands outside is what keeps it so for the next. Page
+		 * cache or shmem dropped here at once gave that memory back,
+		 * and the fill stalled far short of its target.
 		 */
-		if (kind != K_ANON && kind != K_THP && out)
-			region_drop(r, g, false, UINT64_MAX);
 		if (kind == fill && !in && ++stuck > 16)
 			break;
 	}

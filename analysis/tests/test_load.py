@@ -226,3 +226,69 @@ def test_bpf_failure_reasons_join(small_run):
     b["cmafail"]["records"] = b["cmafail"]["records"][:-1]
     json.dump(b, open(p, "w"))
     assert ("writeback", len(fails)) not in failures_by_reason(load_run(small_run).allocs)
+
+
+def _fill_record(like, seq, ts, count, latency):
+    """A trace record of the occupancy fill's own: same shape as ``like``."""
+    r = dict(like, seq=seq, count=count, ts_start_ns=ts, ts_finish_ns=ts + latency,
+             latency_ns=latency, kernel_elapsed_ns=latency, status="ok", errno=0,
+             errno_name=None, blocking=None)
+    r["phases"] = dict(like["phases"], migrate_ns=1)
+    return r
+
+
+def _with_fill(run_dir, extra):
+    """Add fill allocations to the trace: extra(records) returns the new ones."""
+    p = run_dir / "cmatrace.jsonl"
+    recs = [json.loads(line) for line in p.read_text().splitlines()]
+    recs += extra(recs)
+    recs.sort(key=lambda r: r["ts_start_ns"])
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    return recs
+
+
+def test_join_skips_the_fills_own_allocations(small_run):
+    want = load_run(small_run)
+    # before the first request and between each: 256 pages, or a request's
+    # size that ends too late to be the request user space timed
+    def extra(recs):
+        out = []
+        for i, r in enumerate(recs):
+            out.append(_fill_record(r, 1000 + 2 * i, r["ts_start_ns"] - 3000000, 256, 100000))
+            out.append(_fill_record(r, 1001 + 2 * i, r["ts_start_ns"] - 2000000, r["count"],
+                                    r["latency_ns"] * 3 + 5000000))
+        return out
+    recs = _with_fill(small_run, extra)
+    run = load_run(small_run)
+    assert len(run.trace) == len(recs) == 3 * len(want.allocs)
+    assert run.joined, "the requests are found among the fill's allocations"
+    for col in ("migrate_ns", "isolate_ns", "migrated"):
+        assert np.array_equal(run.allocs[col], want.allocs[col], equal_nan=True), col
+    assert np.array_equal(run.allocs.reason, want.allocs.reason)
+
+
+def test_join_refuses_a_trace_of_other_allocations(small_run):
+    # a request the trace does not hold: no join, rather than a wrong one
+    p = small_run / "cmatrace.jsonl"
+    lines = p.read_text().splitlines(True)
+    del lines[5]
+    p.write_text("".join(lines))
+    _with_fill(small_run, lambda recs: [_fill_record(r, 1000 + i, r["ts_start_ns"] - 3000000, 256, 100000)
+                                        for i, r in enumerate(recs)])
+    run = load_run(small_run)
+    assert not run.joined
+    assert not run.allocs.has("migrate_ns")
+
+
+def test_join_refuses_drifting_clocks(small_run):
+    # every request has a same-size allocation in the trace, but half of them
+    # 300 ms from where the benchmark's clock puts them
+    p = small_run / "cmatrace.jsonl"
+    recs = [json.loads(line) for line in p.read_text().splitlines()]
+    for r in recs[len(recs) // 2:]:
+        r["ts_start_ns"] += 300000000
+        r["ts_finish_ns"] += 300000000
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    _with_fill(small_run, lambda recs: [_fill_record(recs[0], 1000, recs[0]["ts_start_ns"] - 3000000, 256, 100000)])
+    run = load_run(small_run)
+    assert not run.joined

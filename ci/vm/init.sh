@@ -6,8 +6,7 @@
 # file systems and writable tmpfs mounts, mounts the run's control share and
 # the results share at their host paths (and the scratch disk of run.sh
 # --disk at $CMAKIT_SCRATCH), runs the command of the run and
-# reports its exit status back through the control share, then ends the
-# board (a reset, which QEMU turns into its exit under -no-reboot).
+# reports its exit status back through the control share, then powers off.
 # It must never exit: the kernel panics when init dies.
 
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -118,8 +117,5 @@ if [ -n "$ctl" ] && mkdir -p "$ctl" && mount -t 9p -o "$opts" cmakit-ctl "$ctl";
 else
 	echo "cmakit-init: no control share (cmakit_ctl=$ctl), nothing to run" >/dev/kmsg
 fi
-# The board kernel has no ACPI (kernel-patches/config/trim.config), so there
-# is no power-off: reset, which -no-reboot makes QEMU's exit. Everything is
-# synced above; the status file, not the exit, says how the command ended.
-echo b >/proc/sysrq-trigger
-while :; do /bin/busybox sleep 60; done
+echo o >/proc/sysrq-trigger
+while :; do sleep 60; done

@@ -103,10 +103,16 @@ if command -v trace-cmd >/dev/null; then
 			t_fail "trace-cmd report shows $ev" "$(head -n 20 <<<"$report")"
 		fi
 	done
-	line=$(grep -m1 ' cma_busy_page: .*reason=pinned' <<<"$report")
+	# libtraceevent must print both __print_symbolic() fields as words.
+	# The pinned page's line is preferred, but any line proves the parsing.
+	# The recording does not always hold it: once it had one cma_alloc_finish
+	# fewer than cma_alloc_start and no pinned line, while the selftest, which
+	# asserts the pinned reason, saw it in its own trace instance.
+	line=$(grep -m1 ' cma_busy_page: .*reason=pinned' <<<"$report") ||
+		line=$(grep -m1 ' cma_busy_page: ' <<<"$report")
 	t_diag "$line"
 	case $line in
-	*'reason=pinned'*'migratetype='[a-z]*) t_ok "cma_busy_page prints its reason and migratetype symbolically" ;;
+	*' reason='[a-z]*' '*'migratetype='[a-z]*) t_ok "cma_busy_page prints its reason and migratetype symbolically" ;;
 	*) t_fail "cma_busy_page prints its reason and migratetype symbolically" "$line" ;;
 	esac
 	rm -f "$dat"

@@ -14,6 +14,9 @@
 #   --kernel FILE    bzImage to boot (VM_KERNEL; default the built one, DEBUG=1: debug)
 #   --out DIR        host directory shared writable at the same path (VM_OUT, default results/)
 #   --allow REGEX    console lines matching REGEX are not treated as kernel reports (VM_ALLOW)
+#   --tcg-thread single|multi
+#                    TCG with one host thread per guest CPU (multi, the default)
+#                    or one host thread for all of them (single; VM_TCG_THREAD)
 #   --disk SIZE      a scratch disk: a sparse ext4 image of SIZE (K/M/G) in the run's
 #                    directory, made on the host and removed when the run ends; the
 #                    guest mounts it and the command finds it in $CMAKIT_SCRATCH
@@ -37,6 +40,7 @@ CPUS=${VM_CPUS:-2}
 CMA=${VM_CMA:-256M}
 APPEND=${VM_APPEND:-}
 TIMEOUT=${VM_TIMEOUT:-900}
+TCG_THREAD=${VM_TCG_THREAD:-multi}
 OUTDIR=${VM_OUT:-$ROOT/results}
 ALLOW=${VM_ALLOW:-}
 DISK_SIZE=${VM_DISK_SIZE:-}
@@ -53,17 +57,22 @@ usage() {
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--mem) MEM=${2:?}; shift 2 ;;
-	--cpus) CPUS=${2:?}; shift 2 ;;
-	--cma) CMA=${2:?}; shift 2 ;;
-	--append) APPEND=${2?}; shift 2 ;;
-	--timeout) TIMEOUT=${2:?}; shift 2 ;;
-	--kernel) KERNEL=${2:?}; shift 2 ;;
-	--out) OUTDIR=${2:?}; shift 2 ;;
-	--allow) ALLOW=${2:?}; shift 2 ;;
-	--disk)
-		[ -n "${2:-}" ] || { echo "vm: --disk needs a size such as 512M" >&2; exit 127; }
-		DISK_SIZE=$2; shift 2 ;;
+	# --append may be empty; every other option needs a value
+	--append) [ $# -ge 2 ] || { echo "vm: --append needs an argument" >&2; exit 127; } ;;
+	--mem | --cpus | --cma | --timeout | --kernel | --out | --allow | --tcg-thread | --disk)
+		[ -n "${2:-}" ] || { echo "vm: $1 needs a value" >&2; exit 127; } ;;
+	esac
+	case $1 in
+	--append) APPEND=$2; shift 2 ;;
+	--mem) MEM=$2; shift 2 ;;
+	--cpus) CPUS=$2; shift 2 ;;
+	--cma) CMA=$2; shift 2 ;;
+	--timeout) TIMEOUT=$2; shift 2 ;;
+	--kernel) KERNEL=$2; shift 2 ;;
+	--out) OUTDIR=$2; shift 2 ;;
+	--allow) ALLOW=$2; shift 2 ;;
+	--tcg-thread) TCG_THREAD=$2; shift 2 ;;
+	--disk) DISK_SIZE=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-*) echo "vm: unknown option $1" >&2; exit 127 ;;
@@ -72,6 +81,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "vm: no command given (make vm CMD='...')" >&2; exit 127; }
 case $TIMEOUT in ''|*[!0-9]*) echo "vm: --timeout must be whole seconds, got '$TIMEOUT'" >&2; exit 127 ;; esac
+case $TCG_THREAD in single | multi) ;; *) echo "vm: --tcg-thread must be single or multi, got '$TCG_THREAD'" >&2; exit 127 ;; esac
 case $CPUS in ''|*[!0-9]*|0) echo "vm: --cpus must be a positive number, got '$CPUS'" >&2; exit 127 ;; esac
 if [ -n "$DISK_SIZE" ]; then
 	# whole K/M/G (powers of 1024) or bytes; ext4 with a journal needs a few MiB
@@ -152,7 +162,7 @@ ls -1dt "$ROOT"/build/vm/runs/*/ 2>/dev/null | tail -n +31 | xargs -r rm -rf
 pwd >"$RUN/cwd"
 
 # KVM only where it demonstrably works; the probe result is cached per kernel.
-accel=(-accel tcg -cpu max)
+accel=(-accel "tcg,thread=$TCG_THREAD" -cpu max)
 if [ -w /dev/kvm ] && [ "${VM_KVM:-auto}" != no ]; then
 	probe=$ROOT/build/vm/kvm-probe
 	if [ ! -f "$probe" ]; then
@@ -166,6 +176,8 @@ if [ -w /dev/kvm ] && [ "${VM_KVM:-auto}" != no ]; then
 	fi
 	[ "$(cat "$probe")" = kvm ] && accel=(-accel kvm -cpu host)
 fi
+accel_name=${accel[1]%%,*}
+[ "$accel_name" != tcg ] || [ "$TCG_THREAD" = multi ] || accel_name=tcg-$TCG_THREAD
 
 # no_timer_check: a loaded host makes TCG miss the early timer check and panic.
 # tsc=reliable: otherwise the guest distrusts the emulated TSC and falls back
@@ -186,8 +198,16 @@ echo "$cmdline" >"$RUN/cmdline"
 bios=
 [ -r /usr/share/qemu/qboot.rom ] && bios="-bios /usr/share/qemu/qboot.rom"
 
+# The monitor tells where the CPUs of a guest that stopped making progress
+# are (cpus_at below). A unix socket's path has at most 107 bytes.
+monitor=none
+MON=$RUN/monitor.sock
+if command -v socat >/dev/null && [ ${#MON} -le 100 ]; then
+	monitor=unix:$MON,server=on,wait=off
+fi
+
 qemu=(qemu-system-x86_64 "${accel[@]}" -m "$MEM" -smp "$CPUS"
-	-nodefaults -display none -no-reboot -monitor none
+	-nodefaults -display none -no-reboot -monitor "$monitor"
 	$bios
 	-serial "file:$RUN/console.log"
 	-kernel "$KERNEL" -append "$cmdline"
@@ -210,6 +230,43 @@ QPID=$!
 tail -n +1 -f --pid="$QPID" "$RUN/output" &
 TPID=$!
 
+# cpus_at: each guest CPU's instruction pointer, sampled a few times through
+# the monitor, with the kernel function and line it is in (the board boots
+# with nokaslr, so vmlinux's addresses are the running ones). The samples
+# are kept in the run's cpus.txt.
+cpus_at() {
+	local vmlinux i rip fn cpu= line f rfl state n
+	[ "$monitor" != none ] && [ -S "$MON" ] || { echo "(no QEMU monitor: install socat)"; return; }
+	for i in 1 2 3; do
+		echo "info registers -a" | timeout 10 socat -t 2 - "UNIX-CONNECT:$MON" 2>/dev/null
+		sleep 0.2
+	done | tr -d '\r' >"$RUN/cpus.txt"
+	vmlinux=$(dirname "$KERNEL")/../../../vmlinux
+	# "RIP=ffffffff8103166e RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1"
+	while read -r line; do
+		case $line in
+		CPU#*) cpu=${line%% *} ;;
+		RIP=*)
+			read -ra f <<<"$line"
+			rip=${f[0]#RIP=} rfl=0x${f[1]#RFL=}
+			state=irqs-off
+			[ $((rfl & 0x200)) = 0 ] || state=irqs-on
+			[ "${f[-1]}" != HLT=1 ] || state+=,halted
+			echo "$cpu $rip $state" ;;
+		esac
+	done <"$RUN/cpus.txt" | sort | uniq -c | while read -r n cpu rip state; do
+		fn=
+		[ -r "$vmlinux" ] && fn=$(addr2line -f -i -e "$vmlinux" "0x$rip" 2>/dev/null | sed 's|.*/||' | paste -sd ' ')
+		echo "$cpu ip $rip $state ${fn:-?} ($n of 3 samples)"
+	done
+	# What memory holds there: a CPU that loops on an instruction memory no
+	# longer holds is executing a stale translation.
+	sed -n 's/^RIP=\([0-9a-f]*\) .*/\1/p' "$RUN/cpus.txt" | sort -u | while read -r rip; do
+		echo "x /8xb 0x$rip" | timeout 10 socat -t 2 - "UNIX-CONNECT:$MON" 2>/dev/null |
+			tr -d '\r' | sed -n "s/^0*\($rip\): */memory at \1: /p"
+	done
+}
+
 boot=
 timed_out=0
 deadline=$(($(date +%s) + TIMEOUT))
@@ -219,6 +276,7 @@ while kill -0 "$QPID" 2>/dev/null; do
 	fi
 	if [ "$(date +%s)" -ge "$deadline" ]; then
 		timed_out=1
+		cpus_at >"$RUN/cpus" 2>&1
 		kill -KILL "$QPID" 2>/dev/null
 		break
 	fi
@@ -231,7 +289,7 @@ wait "$TPID" 2>/dev/null
 TPID=
 total=$(echo "$(date +%s.%N) - $t0" | bc)
 printf 'boot_s=%.2f\ntotal_s=%.2f\nguest_uptime_at_start_s=%s\naccel=%s\n' \
-	"${boot:-0}" "$total" "$(cat "$RUN/started" 2>/dev/null || echo -)" "${accel[1]}" >"$RUN/timing"
+	"${boot:-0}" "$total" "$(cat "$RUN/started" 2>/dev/null || echo -)" "$accel_name" >"$RUN/timing"
 
 # Kernel reports on the console fail the run, whatever the command returned.
 pattern='(Oops|BUG:|kernel BUG at|WARNING:|Kernel panic|KASAN:|UBSAN:|general protection fault|INFO: task .* blocked for more than|rcu: INFO: .* stall|possible circular locking|inconsistent lock state|list_add corruption|list_del corruption)'
@@ -241,6 +299,8 @@ rc=
 if [ $timed_out = 1 ]; then
 	echo "vm: guest did not finish within $TIMEOUT s; stopped (console: $RUN/console.log)" >&2
 	tail -n 15 "$RUN/console.log" | sed 's/^/vm:   /' >&2
+	echo "vm: where the guest's CPUs were:" >&2
+	sed 's/^/vm:   /' "$RUN/cpus" >&2
 	rc=124
 elif [ ! -s "$RUN/rc" ]; then
 	echo "vm: guest ended without reporting the command's status (qemu exit $qemu_rc; console: $RUN/console.log)" >&2
@@ -259,5 +319,5 @@ if [ -n "$reports" ]; then
 fi
 echo "$rc" >"$RUN/status"
 [ "${VM_QUIET:-0}" = 1 ] || printf 'vm: status %s, boot %.2f s, total %.2f s (%s), run %s\n' \
-	"$rc" "${boot:-0}" "$total" "${accel[1]}" "${RUN#"$ROOT"/}" >&2
+	"$rc" "${boot:-0}" "$total" "$accel_name" "${RUN#"$ROOT"/}" >&2
 exit "$rc"

@@ -51,6 +51,15 @@ case $out in *"hello from cmakit-board"*) t_ok "the guest command's output reach
 	t_ok "the full console log is saved" || t_fail "the full console log is saved" "$(last_run)/console.log"
 check_no_qemu "after a normal run"
 
+# One host thread for both guest CPUs (the debug kernel's suites run so):
+# still two CPUs in the guest, the status passed back, the mode reported.
+next_run
+out=$("$VM" --tcg-thread single -- 'exit $(($(nproc) + 3))' <&- 2>&1)
+rc=$?
+t_eq "--tcg-thread single: two guest CPUs, the command's status passed back" 5 "$rc"
+t_eq "--tcg-thread single is recorded in the run's timing" accel=tcg-single \
+	"$(grep '^accel=' "$(last_run)/timing" 2>/dev/null)"
+
 # crash --------------------------------------------------------------------------
 next_run
 out=$("$VM" --timeout 120 -- 'echo c > /proc/sysrq-trigger; sleep 30; exit 0' <&- 2>&1)
@@ -83,6 +92,11 @@ t_eq "a hanging guest is stopped at the timeout and reported (status 124)" 124 "
 	t_fail "the hang is cut off promptly" "took ${took} s"
 case $out in *"did not finish within 20 s"*) t_ok "the hang is named in the runner's message" ;;
 *) t_fail "the hang is named in the runner's message" "$out" ;; esac
+# where the CPUs were, from the monitor: the command's shell sleeps, so both
+# are halted in the idle loop with interrupts on
+n=$(grep -c '^vm:   CPU#[01] ip [0-9a-f]* irqs-on,halted .*default_idle' <<<"$out")
+[ "$n" -ge 2 ] && t_ok "the hang report says where each guest CPU was (idle)" ||
+	t_fail "the hang report says where each guest CPU was (idle)" "$(grep 'vm:   CPU\|memory at' <<<"$out")"
 check_no_qemu "after a hang"
 
 # interrupt ------------------------------------------------------------------------
@@ -111,6 +125,19 @@ out=$("$VM" --timeout abc -- true 2>&1)
 rc=$?
 [ $rc -eq 127 ] && [ "$(echo "$out" | wc -l)" = 1 ] && t_ok "a bad --timeout gives one line and status 127" ||
 	t_fail "a bad --timeout gives one line and status 127" "status $rc: $out"
+for opt in --mem --cpus --cma --timeout --kernel --out --allow --tcg-thread --disk --append; do
+	next_run
+	if [ $opt = --append ]; then out=$("$VM" $opt 2>&1); else out=$("$VM" $opt "" -- true 2>&1); fi
+	rc=$?
+	[ $rc -eq 127 ] && [ "$(echo "$out" | wc -l)" = 1 ] && [ ! -e "$(last_run)" ] &&
+		t_ok "$opt without a value gives one line and status 127" ||
+		t_fail "$opt without a value gives one line and status 127" "status $rc: $out"
+done
+next_run
+out=$("$VM" --tcg-thread many -- true 2>&1)
+rc=$?
+[ $rc -eq 127 ] && [ "$(echo "$out" | wc -l)" = 1 ] && t_ok "a bad --tcg-thread gives one line and status 127" ||
+	t_fail "a bad --tcg-thread gives one line and status 127" "status $rc: $out"
 for size in 12x 0 1M 512m; do
 	next_run
 	out=$("$VM" --disk $size -- true 2>&1)

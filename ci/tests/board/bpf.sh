@@ -173,6 +173,33 @@ for s in "$ROOT"/bpf/bpftrace/*.bt; do
 	fi
 done
 
+# migrate-ops.bt over a cmabench run that fills a fifth of the area with
+# anonymous pages: every allocation ends in cma_alloc_finish, the anonymous
+# folios migrate with status 0, and the script counts no more successful
+# migrations than the kernel's pgmigrate_success did meanwhile.
+vmstat() { sed -n "s/^$1 //p" /proc/vmstat; }
+bpftrace "$ROOT/bpf/bpftrace/migrate-ops.bt" >"$tmp/mops.out" 2>&1 &
+pid=$!
+for _ in $(seq 600); do grep -q '^Tracing' "$tmp/mops.out" && break; sleep 0.1; done
+m0=$(vmstat pgmigrate_success)
+"$BENCH" --area "$area" --sizes 1024 --count 1 --occupancy 20 -o "$tmp/mops" -q
+rc=$?
+m1=$(vmstat pgmigrate_success)
+kill -INT $pid
+wait $pid
+t_eq "migrate-ops.bt: cmabench --occupancy 20 and bpftrace exit 0" "0 0" "$rc $?"
+ok=$(sed -n "s/^@cma_allocs\[$area, ok\]: //p" "$tmp/mops.out")
+failed=$(sed -n "s/^@cma_allocs\[$area, failed\]: //p" "$tmp/mops.out")
+anon=$(sed -n 's/^@other\[anon, 0\]: //p' "$tmp/mops.out")
+moved=$(awk -F': ' '/^@(other|page_cache)\[.*, 0\]: / { n += $2 } END { print n + 0 }' "$tmp/mops.out")
+[ "${ok:-0}" -gt 0 ] && [ -z "$failed" ] &&
+	t_ok "migrate-ops.bt counts the allocations of area $area ($ok, none failed)" ||
+	t_fail "migrate-ops.bt counts the allocations of area $area" "$(cat "$tmp/mops.out")"
+[ "${anon:-0}" -gt 0 ] && [ "$moved" -le $((m1 - m0)) ] &&
+	t_ok "migrate-ops.bt: $anon anonymous folios migrated, $moved folios in all <= pgmigrate_success +$((m1 - m0))" ||
+	t_fail "migrate-ops.bt: anonymous folios migrated, no more than pgmigrate_success" \
+		"anon ${anon:-none}, moved $moved, pgmigrate_success +$((m1 - m0))" "$(cat "$tmp/mops.out")"
+
 # 3. a tool that cannot run: one line, status 1, no document, the others stopped
 out=$("$BPF/cmacollect" -P fentry -d 1 -o "$tmp/nopath.json" 2>&1)
 rc=$?

@@ -16,11 +16,8 @@ OUT=$ROOT/build/test
 mkdir -p "$OUT"
 # DEBUG=1 (make test DEBUG=1): the board suites boot the debug kernel
 # (lockdep, DEBUG_VM, DEBUG_PAGEALLOC), built by make kernel DEBUG=1.
-# The debug kernel's boards run TCG on one host thread (see debug_tcg_thread).
-debug_tcg_thread=${VM_TCG_THREAD:-single}
 if [ "${DEBUG:-0}" = 1 ]; then
 	export CMAKIT_DEBUG_KERNEL=1
-	export VM_TCG_THREAD=$debug_tcg_thread
 	OUT=$ROOT/build/test-debug
 	mkdir -p "$OUT"
 fi
@@ -125,16 +122,9 @@ for s in $SUITES; do
 	debug)
 		# The kernel's own suite again on the debug kernel (lockdep,
 		# DEBUG_VM, DEBUG_PAGEALLOC): a report on its console fails it.
-		# Its boards run TCG on one host thread. With a thread per
-		# CPU (QEMU 7.2), this suite hung in about 4 runs of 10: the
-		# guest's CPUs looped with interrupts off on an int3 at the
-		# sched_switch static key in __schedule(), which text_poke_bp()
-		# patches whenever tracing starts or stops, and which the int3
-		# handler found already gone from memory: a stale translation.
-		# On one host thread it passed 6 runs of 6, in the same time.
 		run_suite debug-kernel build_debug_kernel
 		[ -f "$ROOT/build/kernel/out-debug/arch/x86/boot/bzImage" ] &&
-			DEBUG=1 CMAKIT_DEBUG_KERNEL=1 VM_TCG_THREAD=$debug_tcg_thread BOARD_TESTS=${DEBUG_BOARD_TESTS:-foundation kernel-cma} \
+			DEBUG=1 CMAKIT_DEBUG_KERNEL=1 BOARD_TESTS=${DEBUG_BOARD_TESTS:-foundation kernel-cma} \
 				board_suites debug-
 		;;
 	*)

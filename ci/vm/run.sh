@@ -161,7 +161,6 @@ ls -1dt "$ROOT"/build/vm/runs/*/ 2>/dev/null | tail -n +31 | xargs -r rm -rf
 } >"$RUN/cmd.sh"
 pwd >"$RUN/cwd"
 
-# KVM only where it demonstrably works; the probe result is cached per kernel.
 # TCG on one host thread by default. With a thread per guest CPU, QEMU 7.2
 # leaves a CPU executing a stale translation of code the kernel has patched:
 # boards of both kernels hung with a CPU trapping on an int3 at the
@@ -171,6 +170,7 @@ pwd >"$RUN/cwd"
 # kernel-cma suite hung in 2 of 7 runs so; on one thread 0 of 6, in about
 # the same time. One thread never translates code while another writes it.
 accel=(-accel "tcg,thread=$TCG_THREAD" -cpu max)
+# KVM only where it demonstrably works; the probe result is cached per kernel.
 if [ -w /dev/kvm ] && [ "${VM_KVM:-auto}" != no ]; then
 	probe=$ROOT/build/vm/kvm-probe
 	if [ ! -f "$probe" ]; then
@@ -242,13 +242,17 @@ TPID=$!
 # the monitor, with the kernel function and line it is in (the board boots
 # with nokaslr, so vmlinux's addresses are the running ones). The samples
 # are kept in the run's cpus.txt.
+# hmp COMMAND: the monitor's reply to one human-monitor command
+hmp() {
+	echo "$1" | timeout 10 socat -t 2 - "UNIX-CONNECT:$MON" 2>/dev/null | tr -d '\r'
+}
 cpus_at() {
 	local vmlinux i rip fn cpu= line f rfl state n
 	[ "$monitor" != none ] && [ -S "$MON" ] || { echo "(no QEMU monitor: install socat)"; return; }
 	for i in 1 2 3; do
-		echo "info registers -a" | timeout 10 socat -t 2 - "UNIX-CONNECT:$MON" 2>/dev/null
+		hmp "info registers -a"
 		sleep 0.2
-	done | tr -d '\r' >"$RUN/cpus.txt"
+	done >"$RUN/cpus.txt"
 	vmlinux=$(dirname "$KERNEL")/../../../vmlinux
 	# "RIP=ffffffff8103166e RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1"
 	while read -r line; do
@@ -270,8 +274,7 @@ cpus_at() {
 	# What memory holds there: a CPU that loops on an instruction memory no
 	# longer holds is executing a stale translation.
 	sed -n 's/^RIP=\([0-9a-f]*\) .*/\1/p' "$RUN/cpus.txt" | sort -u | while read -r rip; do
-		echo "x /8xb 0x$rip" | timeout 10 socat -t 2 - "UNIX-CONNECT:$MON" 2>/dev/null |
-			tr -d '\r' | sed -n "s/^0*\($rip\): */memory at \1: /p"
+		hmp "x /8xb 0x$rip" | sed -n "s/^0*\($rip\): */memory at \1: /p"
 	done
 }
 

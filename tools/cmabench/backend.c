@@ -398,20 +398,15 @@ void cb_backend_close(struct cb_run *r)
 	r->dev_fd = -1;
 }
 
-/* The area's allocation bitmap from debugfs, expanded to one bit per page. */
-int cb_read_cma_bitmap(struct cb_run *r)
+/* The area's allocation bitmap from debugfs, one bit per page, into @bits. */
+int cb_read_area_bitmap(struct cb_run *r, uint64_t *bits)
 {
 	const struct cb_area *a = &r->areas[r->ai];
 	size_t words = (a->pages + 63) / 64, size = a->pages / 32 * 12 + 4096;
 	uint64_t bit = 0, per = 1ULL << a->order_per_bit;
 	char p[256], *buf, *s, *end;
 
-	if (!r->cma_bitmap) {
-		r->cma_bitmap = calloc(words, sizeof(uint64_t));
-		if (!r->cma_bitmap)
-			return -1;
-	}
-	memset(r->cma_bitmap, 0, words * sizeof(uint64_t));
+	memset(bits, 0, words * sizeof(uint64_t));
 	buf = malloc(size);
 	if (!buf)
 		return -1;
@@ -431,11 +426,22 @@ int cb_read_cma_bitmap(struct cb_run *r)
 			if (w >> i & 1)
 				for (j = bit * per;
 				     j < (bit + 1) * per && j < a->pages; j++)
-					r->cma_bitmap[j / 64] |= 1ULL
-								 << (j % 64);
+					bits[j / 64] |= 1ULL << (j % 64);
 	}
 	free(buf);
 	return 0;
+}
+
+/* The same into r->cma_bitmap (allocated on first use). */
+int cb_read_cma_bitmap(struct cb_run *r)
+{
+	if (!r->cma_bitmap) {
+		r->cma_bitmap = calloc((r->areas[r->ai].pages + 63) / 64,
+				       sizeof(uint64_t));
+		if (!r->cma_bitmap)
+			return -1;
+	}
+	return cb_read_area_bitmap(r, r->cma_bitmap);
 }
 
 /* One key of the patched kernel's stats file. 0 or -1. */

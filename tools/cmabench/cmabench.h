@@ -13,6 +13,7 @@
 
 #define CB_VERSION "1.0"
 #define CB_SCHEMA "cmakit.cmabench/1.0"
+#define CB_AREAMAP_SCHEMA "cmakit.areamap/2.0"
 #define CB_NAME_LEN 64
 #define CB_MAX_SIZES 64
 #define CB_MAX_PRESSURE 8
@@ -130,6 +131,7 @@ struct cb_record {
 	int64_t kernel_ns, retries, pfn, release_ns; /* -1: null */
 	int injected; /* -1 null, 0, 1 */
 	int64_t pinned; /* -1 null */
+	int64_t range_pfn; /* first pfn, from the backend or the bitmap; -1 unknown */
 	bool has_occ;
 	double occ_used, landing;
 	struct kpage_mix mix;
@@ -140,6 +142,24 @@ struct cb_buf {
 	int fd;
 	uint64_t pages;
 	size_t rec;
+};
+
+/* The area maps of areamap.c, by when they were taken. */
+enum { CB_MAP_FIRST, CB_MAP_FAILURE, CB_MAP_LAST, CB_NMAPS };
+
+struct cb_map {
+	bool taken;
+	size_t request; /* index into the records */
+	struct kpage_run *runs;
+	size_t nruns;
+};
+
+struct cb_areamap {
+	uint8_t *kind; /* the area's kinds just before this round's requests */
+	uint64_t round;
+	bool valid; /* kind[] holds this round's */
+	uint64_t *bitmap; /* the bitmap after a request (cb_areamap_locate) */
+	struct cb_map map[CB_NMAPS];
 };
 
 struct cb_features {
@@ -185,6 +205,8 @@ struct cb_run {
 	struct kpage_mix mix_last;
 	bool mix_valid;
 
+	struct cb_areamap am;
+
 	/* fault injection */
 	int64_t injected_before, injected_after;
 };
@@ -202,6 +224,7 @@ int cb_backend_alloc(struct cb_run *r, uint64_t pages, unsigned int align,
 int cb_backend_free(struct cb_run *r, struct cb_buf *b, uint64_t *ns);
 void cb_backend_close(struct cb_run *r);
 int cb_read_cma_bitmap(struct cb_run *r);
+int cb_read_area_bitmap(struct cb_run *r, uint64_t *bits);
 int cb_area_stat(struct cb_run *r, const char *key, int64_t *v);
 
 /* counters.c */
@@ -223,6 +246,14 @@ void cb_fill_cleanup(struct cb_run *r);
 /* inject.c */
 int cb_inject_start(struct cb_run *r);
 void cb_inject_restore(void);
+
+/* areamap.c: the area maps, from the scan before each round */
+void cb_areamap_round(struct cb_run *r, uint64_t round);
+void cb_areamap_locate(struct cb_run *r, struct cb_record *rec);
+void cb_areamap_after_round(struct cb_run *r, size_t first);
+void cb_areamap_finish(struct cb_run *r);
+int cb_areamap_write(const struct cb_run *r, const char *dir);
+void cb_areamap_free(struct cb_run *r);
 
 /* report.c */
 int cb_write_results(struct cb_run *r);

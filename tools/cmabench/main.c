@@ -124,6 +124,7 @@ static int request(struct worker *w, uint64_t round, uint64_t pages)
 	rc = cb_backend_alloc(r, pages, c->align, &b, &rec);
 	if (rc)
 		return -1;
+	cb_areamap_locate(r, &rec);
 	if (track_inj && !cb_area_stat(r, "injected_faults", &inj1))
 		rec.injected = inj1 > inj0;
 	pthread_mutex_lock(&r->lock);
@@ -336,6 +337,8 @@ static int run(struct cb_run *r)
 	bool bar = !c->quiet && !c->no_progress && isatty(STDERR_FILENO);
 	unsigned int seed = c->seed, t, nthr = 0;
 	sigset_t all, old;
+	size_t first;
+	int failed;
 
 	memset(w, 0, sizeof(w));
 	for (t = 0; t < c->threads; t++) {
@@ -382,17 +385,20 @@ static int run(struct cb_run *r)
 			break;
 		if (cb_pin_round(r))
 			break;
+		first = r->nrec;
+		cb_areamap_round(r, round);
 		if (c->threads == 1) {
-			if (request(&w[0], round, pages))
-				break;
+			failed = request(&w[0], round, pages);
 		} else {
 			R.round = round;
 			R.pages = pages;
 			pthread_barrier_wait(&R.start);
 			pthread_barrier_wait(&R.done);
-			if (R.failed)
-				break;
+			failed = R.failed;
 		}
+		cb_areamap_after_round(r, first);
+		if (failed)
+			break;
 		cb_pin_release(r);
 		if (bar)
 			progress(r, r->nrec,
@@ -516,6 +522,7 @@ int main(int argc, char **argv)
 	utc(r->started, sizeof(r->started), false);
 	started = true;
 	run(r);
+	cb_areamap_finish(r);
 	if (r->cfg.inject)
 		cb_area_stat(r, "injected_faults", &r->injected_after);
 out:
@@ -553,6 +560,7 @@ out:
 		exit_code = 128 + cb_stop;
 	cb_counters_free(&r->before);
 	cb_counters_free(&r->after);
+	cb_areamap_free(r);
 	free(r->rec);
 	return exit_code;
 }

@@ -83,13 +83,6 @@ static void stats_obj(struct json *j, const char *key, uint64_t *v, size_t n)
 	json_obj_end(j);
 }
 
-static const char *errname(int e)
-{
-	const char *n = strerrorname_np(e);
-
-	return n ? n : "EUNKNOWN";
-}
-
 static void errors_obj(struct json *j, const struct cb_record *rec, size_t n,
 		       uint64_t pages)
 {
@@ -104,7 +97,7 @@ static void errors_obj(struct json *j, const struct cb_record *rec, size_t n,
 	json_obj_begin(j, "errors");
 	for (e = 0; e < 256; e++)
 		if (counts[e])
-			json_u64(j, errname(e), counts[e]);
+			json_u64(j, errno_name(e), counts[e]);
 	json_obj_end(j);
 }
 
@@ -398,7 +391,7 @@ static void write_doc(struct cb_run *r, FILE *f)
 		json_u64(&j, "align", x->align);
 		json_bool(&j, "ok", x->ok);
 		json_s64(&j, "errno", x->ok ? 0 : x->err);
-		json_str(&j, "error", x->ok ? NULL : errname(x->err));
+		json_str(&j, "error", x->ok ? NULL : errno_name(x->err));
 		json_u64(&j, "user_ns", x->user_ns);
 		null_or_s64(&j, "kernel_ns", x->kernel_ns);
 		null_or_s64(&j, "retries", x->retries);
@@ -604,6 +597,7 @@ int cb_write_results(struct cb_run *r)
 	}
 	snprintf(p, sizeof(p), "%s/result.json", r->cfg.out);
 	rc |= write_to(r, p);
+	rc |= cb_areamap_write(r, r->cfg.out);
 	snprintf(p, sizeof(p), "%s/summary.txt", r->cfg.out);
 	f = fopen(p, "we");
 	if (f) {

@@ -21,13 +21,33 @@
 #define KPF_THP 22
 #define BIT(n) (1ULL << (n))
 
+const char *const kpage_kind_names[KPAGE_NKINDS] = { "free",  "cma",  "anon",
+						     "shmem", "file", "other" };
+
+/* The one rule: see kpage.h. */
+static enum kpage_kind classify(uint64_t flags, uint64_t count, bool cma)
+{
+	if (cma)
+		return KPAGE_CMA;
+	if (flags & BIT(KPF_ANON))
+		return KPAGE_ANON;
+	if (flags & BIT(KPF_SWAPBACKED))
+		return KPAGE_SHMEM;
+	if (flags & BIT(KPF_LRU))
+		return KPAGE_FILE;
+	if ((flags & ~(BIT(KPF_BUDDY) | BIT(KPF_NOPAGE))) || count)
+		return KPAGE_OTHER;
+	return KPAGE_FREE;
+}
+
 int kpage_open(struct kpage *k, size_t max_pages)
 {
 	memset(k, 0, sizeof(*k));
 	k->flags_fd = k->count_fd = -1;
 	k->flags = calloc(max_pages ? max_pages : 1, sizeof(uint64_t));
 	k->counts = calloc(max_pages ? max_pages : 1, sizeof(uint64_t));
-	if (!k->flags || !k->counts)
+	k->kind = calloc(max_pages ? max_pages : 1, 1);
+	if (!k->flags || !k->counts || !k->kind)
 		goto fail;
 	k->cap = max_pages;
 	k->flags_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
@@ -91,27 +111,56 @@ int kpage_scan(struct kpage *k, uint64_t pfn, size_t pages,
 			mix->dirty++;
 		if (f & BIT(KPF_WRITEBACK))
 			mix->writeback++;
-		if (cma_bitmap && (cma_bitmap[i / 64] >> (i % 64) & 1))
-			mix->cma++;
-		else if (f & BIT(KPF_ANON))
-			mix->anon++;
-		else if (f & BIT(KPF_SWAPBACKED))
-			mix->shmem++;
-		else if (f & BIT(KPF_LRU))
-			mix->file++;
-		else if ((f & ~(BIT(KPF_BUDDY) | BIT(KPF_NOPAGE))) ||
-			 k->counts[i])
-			mix->other++;
-		else
+		k->kind[i] = classify(
+			f, k->counts[i],
+			cma_bitmap && (cma_bitmap[i / 64] >> (i % 64) & 1));
+		switch (k->kind[i]) {
+		case KPAGE_FREE:
 			mix->free++;
+			break;
+		case KPAGE_CMA:
+			mix->cma++;
+			break;
+		case KPAGE_ANON:
+			mix->anon++;
+			break;
+		case KPAGE_SHMEM:
+			mix->shmem++;
+			break;
+		case KPAGE_FILE:
+			mix->file++;
+			break;
+		default:
+			mix->other++;
+		}
 	}
 	return 0;
 }
 
 bool kpage_is_used(const struct kpage *k, size_t i)
 {
-	return (k->flags[i] & ~(BIT(KPF_BUDDY) | BIT(KPF_NOPAGE))) ||
-	       k->counts[i];
+	return k->kind[i] >= KPAGE_ANON;
+}
+
+ssize_t kpage_runs(const uint8_t *kind, size_t n, struct kpage_run **runs)
+{
+	size_t i, nr = 0;
+	struct kpage_run *v;
+
+	for (i = 0; i < n; i++) /* the runs first, to allocate them at once */
+		nr += !i || kind[i] != kind[i - 1];
+	v = malloc((nr ? nr : 1) * sizeof(*v));
+	if (!v) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (i = 0, nr = 0; i < n; i++) {
+		if (!i || kind[i] != kind[i - 1])
+			v[nr++] = (struct kpage_run){ .kind = kind[i] };
+		v[nr - 1].len++;
+	}
+	*runs = v;
+	return nr;
 }
 
 double kpage_used_fraction(const struct kpage_mix *mix)
@@ -130,6 +179,7 @@ void kpage_close(struct kpage *k)
 		close(k->count_fd);
 	free(k->flags);
 	free(k->counts);
+	free(k->kind);
 	memset(k, 0, sizeof(*k));
 	k->flags_fd = k->count_fd = -1;
 }

@@ -35,6 +35,9 @@ int write_file(const char *path, const char *s);
 int pathf(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The symbolic name of errno value @e ("EBUSY"), "EUNKNOWN" if it has none. */
+const char *errno_name(int e);
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);
 

@@ -72,6 +72,26 @@ t_eq "failed record carries errno 16 and its name" '[false,16,"EBUSY"]' \
 	"$(jq -c '.allocations[3] | [.ok, .errno, .error]' "$doc")"
 [ -s "$tmp/doc/summary.txt" ] && t_ok "summary.txt is written" || t_fail "summary.txt is written"
 
+# the area map vs docs/results.md ------------------------------------------------
+map=$tmp/doc/areamap.json
+t_eq "areamap.json: schema and members" '["cmakit.areamap/2.0",["area","base_pfn","kinds","maps","pages","schema"]]' \
+	"$(jq -c '[.schema, keys]' "$map" 2>&1)"
+t_eq "areamap.json: the kinds in kpage.h's order" '["free","cma","anon","shmem","file","other"]' \
+	"$(jq -c .kinds "$map" 2>&1)"
+t_eq "areamap.json: maps at the first request, the first failure (EBUSY) and the last" \
+	'[["first",0,true,null],["first_failure",3,false,"EBUSY"],["last",3,false,"EBUSY"]]' \
+	"$(jq -c '[.maps[] | [.when, .request, .ok, .errno]]' "$map" 2>&1)"
+t_eq "areamap.json: map members are those documented" \
+	"errno ok pages_requested range request runs when " \
+	"$(jq -r '.maps[0] | keys[]' "$map" | tr '\n' ' ')"
+t_eq "areamap.json: every map's runs add up to the area's pages" '[65536,65536,65536]' \
+	"$(jq -c '[.maps[] | [.runs[][1]] | add]' "$map" 2>&1)"
+t_eq "areamap.json: the success's range is its buffer, inside the area; a failure's is null" \
+	'[{"pfn":589823,"pages":1},null]' "$(jq -c '[.maps[0].range, .maps[1].range]' "$map" 2>&1)"
+t_eq "areamap.json: runs hold the page kinds before each request" '[[[0,65536]],[[2,3072],[0,62463],[1,1]]]' \
+	"$(jq -c '[.maps[0].runs, .maps[2].runs]' "$map" 2>&1)"
+t_eq "areamap.json: written atomically (no temporary left)" "" "$(ls "$tmp/doc" | grep '\.tmp$')"
+
 # command line -------------------------------------------------------------------
 usage() { # desc args...: exit 2 and exactly one line on stderr naming the problem
 	local desc=$1 out rc

@@ -271,6 +271,62 @@ static void test_json(void)
 	free(buf);
 }
 
+static void test_kpage_runs(void)
+{
+	static const uint8_t kind[] = { 0, 0, 2, 2, 2, 1, 0, 5 };
+	struct kpage_run *v = NULL;
+	ssize_t n = kpage_runs(kind, sizeof(kind), &v);
+
+	ok(n == 5 && v[0].kind == 0 && v[0].len == 2 && v[1].kind == 2 &&
+		   v[1].len == 3 && v[2].kind == 1 && v[4].kind == 5 &&
+		   v[4].len == 1,
+	   "kpage_runs: run-length encoding of page kinds");
+	free(v);
+	n = kpage_runs(kind, 0, &v);
+	ok(n == 0, "kpage_runs: an empty range has no runs");
+	free(v);
+	ok(!strcmp(kpage_kind_names[KPAGE_FREE], "free") &&
+		   !strcmp(kpage_kind_names[KPAGE_CMA], "cma") &&
+		   !strcmp(kpage_kind_names[KPAGE_OTHER], "other") &&
+		   KPAGE_NKINDS == 6,
+	   "kpage kinds: free, cma, anon, shmem, file, other");
+}
+
+/*
+ * The area map of the sample run: before request i the area holds i * 1024
+ * anon pages from its base and, from the second request on, the 1-page
+ * buffer of request 0 (cma) at the top.
+ */
+static void sample_maps(struct cb_run *r)
+{
+	const size_t pages = r->areas[0].pages, nrec = r->nrec;
+	size_t i, p;
+
+	r->kp.kind = calloc(pages, 1);
+	r->kp_ok = r->mix_valid = true;
+	for (i = 0; i < nrec; i++) {
+		r->nrec = i +
+			  1; /* the records so far: request i is this round's */
+		for (p = 0; p < pages; p++)
+			r->kp.kind[p] = p < i * 1024 ? KPAGE_ANON : KPAGE_FREE;
+		if (i)
+			r->kp.kind[pages - 1] = KPAGE_CMA;
+		cb_areamap_round(r, i);
+		cb_areamap_after_round(r, i);
+	}
+	cb_areamap_finish(r);
+	ok(r->am.map[CB_MAP_FIRST].taken &&
+		   r->am.map[CB_MAP_FIRST].request == 0 &&
+		   r->am.map[CB_MAP_FAILURE].request == 3 &&
+		   r->am.map[CB_MAP_LAST].request == 3 &&
+		   r->am.map[CB_MAP_FIRST].nruns == 1 &&
+		   r->am.map[CB_MAP_LAST].nruns == 3,
+	   "area maps at the first request, the first failure and the last");
+	free(r->kp.kind);
+	r->kp.kind = NULL;
+	r->kp_ok = r->mix_valid = false;
+}
+
 /* A run with known records, written as result.json to @dir. */
 static int sample_doc(const char *dir)
 {
@@ -314,6 +370,7 @@ static int sample_doc(const char *dir)
 		x->release_ns = x->ok ? 500 : -1;
 		x->injected = -1;
 		x->pinned = -1;
+		x->range_pfn = x->ok ? 524288 + 65536 - 1 - i * 4096 : -1;
 		x->has_occ = true;
 		x->occ_used = 0.5;
 		x->landing = -1;
@@ -321,6 +378,7 @@ static int sample_doc(const char *dir)
 		x->mix.free = 32768;
 		x->mix.anon = 32768;
 	}
+	sample_maps(&r);
 	return cb_write_results(&r);
 }
 
@@ -330,6 +388,7 @@ int main(int argc, char **argv)
 	test_scenarios();
 	test_stats();
 	test_json();
+	test_kpage_runs();
 	if (argc > 1)
 		ok(sample_doc(argv[1]) == 0,
 		   "a sample result.json is written to %s", argv[1]);

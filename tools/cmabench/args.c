@@ -82,6 +82,7 @@ void cb_usage(FILE *f)
 	      "      --headroom SIZE       memory outside CMA never to touch (default 48M)\n"
 	      "  -p, --pressure LIST       background load, comma-separated: anon:SIZE shmem:SIZE\n"
 	      "                            thp:SIZE file:SIZE dirty:SIZE churn:N odirect:N pin:PAGES\n"
+	      "                            pin:PAGES@OFFSET (the in-use pages of that range of the area)\n"
 	      "      --inject STAGE:PROB[:TIMES]  fail_cma fault injection (alloc, isolate, migrate,\n"
 	      "                            test; PROB in %; TIMES default unlimited)\n"
 	      "      --seed N              random seed (sizes, release order)\n"
@@ -225,6 +226,7 @@ static int parse_pressure(struct cb_config *c, const char *s)
 			return usage_err("--pressure: more than %d generators",
 					 CB_MAX_PRESSURE);
 		p = &c->pressure[c->npressure];
+		p->offset = -1;
 		colon = strchr(tok, ':');
 		if (!colon)
 			return usage_err("--pressure: '%s' needs KIND:AMOUNT",
@@ -242,10 +244,23 @@ static int parse_pressure(struct cb_config *c, const char *s)
 					"--pressure: %s:N needs 1..64 workers, got '%s'",
 					tok, colon);
 		} else if (k == K_PIN) {
-			if (parse_u64(colon, 1, 1ULL << 32, &p->amount))
+			char *at = strchr(colon, '@');
+			uint64_t off;
+
+			if (at)
+				*at++ = '\0';
+			if (parse_size(colon, PAGE, &p->amount) || !p->amount ||
+			    p->amount / PAGE > (1ULL << 32))
 				return usage_err(
-					"--pressure: pin:PAGES needs a page count, got '%s'",
+					"--pressure: pin:PAGES[@OFFSET] needs a page count, got '%s'",
 					colon);
+			p->amount /= PAGE;
+			if (at && (parse_size(at, PAGE, &off) ||
+				   off / PAGE > (1ULL << 32)))
+				return usage_err(
+					"--pressure: pin:PAGES@OFFSET needs an offset in pages into the area, got '%s'",
+					at);
+			p->offset = at ? (int64_t)(off / PAGE) : -1;
 		} else if (parse_size(colon, PAGE, &p->amount) || !p->amount) {
 			return usage_err(
 				"--pressure: %s:SIZE needs a size (256M, or pages), got '%s'",

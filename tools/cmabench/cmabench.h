@@ -12,7 +12,7 @@
 #include "kpage.h"
 
 #define CB_VERSION "1.0"
-#define CB_SCHEMA "cmakit.cmabench/1.0"
+#define CB_SCHEMA "cmakit.cmabench/1.1"
 #define CB_AREAMAP_SCHEMA "cmakit.areamap/2.0"
 #define CB_NAME_LEN 64
 #define CB_MAX_SIZES 64
@@ -41,6 +41,7 @@ extern const char *const cb_kind_names[];
 struct cb_pressure {
 	int kind;
 	uint64_t amount; /* bytes (memory kinds), workers (churn, odirect), pages (pin) */
+	int64_t offset; /* pin:PAGES@OFFSET: the range's first page in the area; -1 none */
 };
 
 struct cb_config {
@@ -130,6 +131,7 @@ struct cb_record {
 	int err;
 	int64_t kernel_ns, retries, pfn, release_ns; /* -1: null */
 	int injected; /* -1 null, 0, 1 */
+	int64_t migrated; /* pages the kernel migrated for it, -1 null */
 	int64_t pinned; /* -1 null */
 	int64_t range_pfn; /* first pfn, from the backend or the bitmap; -1 unknown */
 	bool has_occ;
@@ -226,6 +228,7 @@ void cb_backend_close(struct cb_run *r);
 int cb_read_cma_bitmap(struct cb_run *r);
 int cb_read_area_bitmap(struct cb_run *r, uint64_t *bits);
 int cb_area_stat(struct cb_run *r, const char *key, int64_t *v);
+int cb_area_stats(struct cb_run *r, const char *const *keys, int64_t *v, int n);
 
 /* counters.c */
 int cb_counters_read(struct cb_run *r, struct cb_counters *c);

@@ -65,6 +65,7 @@ static struct {
 	uint64_t pin_handle;
 	bool pinned;
 	uint64_t pin_pages;
+	int64_t pin_offset; /* -1: up to pin_pages in-use pages from the base */
 } F = { .lock = PTHREAD_MUTEX_INITIALIZER, .pm_fd = -1, .odirect_fd = -1 };
 
 static bool in_area(const struct cb_run *r, uint64_t pfn)
@@ -777,7 +778,18 @@ int cb_pressure_start(struct cb_run *r)
 				       "pressure pin needs /dev/cma_bench (patched kernel); on stock kernels use odirect:N");
 				return -1;
 			}
+			if (p->offset >= 0 && (uint64_t)p->offset + p->amount >
+						      r->areas[r->ai].pages) {
+				cb_err(r,
+				       "pressure pin:%" PRIu64 "@%" PRId64
+				       ": the range ends beyond area '%s' (%" PRIu64
+				       " pages)",
+				       p->amount, p->offset, c->area,
+				       r->areas[r->ai].pages);
+				return -1;
+			}
 			F.pin_pages = p->amount;
+			F.pin_offset = p->offset;
 			break;
 		}
 	}
@@ -794,9 +806,17 @@ int cb_pin_round(struct cb_run *r)
 	cb_pin_release(r);
 	memset(&p, 0, sizeof(p));
 	snprintf(p.area, sizeof(p.area), "%s", r->cfg.area);
-	/* up to count in-use pages from the area's base; more than the area is -EINVAL */
-	p.count = F.pin_pages < r->areas[r->ai].pages ? F.pin_pages :
-							r->areas[r->ai].pages;
+	if (F.pin_offset >= 0) {
+		/* every in-use page of the range */
+		p.pfn = r->areas[r->ai].base_pfn + F.pin_offset;
+		p.count = F.pin_pages;
+		p.flags = CMA_BENCH_PIN_RANGE;
+	} else {
+		/* up to count in-use pages from the area's base; more than the area is -EINVAL */
+		p.count = F.pin_pages < r->areas[r->ai].pages ?
+				  F.pin_pages :
+				  r->areas[r->ai].pages;
+	}
 	if (ioctl(r->dev_fd, CMA_BENCH_IOC_PIN, &p)) {
 		cb_err(r, "CMA_BENCH_IOC_PIN of %" PRIu64 " pages in '%s': %s",
 		       F.pin_pages, r->cfg.area, strerror(errno));

@@ -102,14 +102,18 @@ static int request(struct worker *w, uint64_t round, uint64_t pages)
 	const struct cb_config *c = &r->cfg;
 	struct cb_record rec;
 	struct cb_buf b;
-	int64_t inj0 = -1, inj1 = -1;
-	bool track_inj = c->inject && c->threads == 1 && r->feat.debugfs_stats;
+	/* the area's counters around the request: one thread, patched kernel */
+	static const char *const keys[] = { "injected_faults",
+					    "pages_migrated" };
+	int64_t s0[2], s1[2];
+	bool track = c->threads == 1 && r->feat.debugfs_stats;
 	int rc;
 
 	memset(&rec, 0, sizeof(rec));
 	rec.round = round;
 	rec.thread = w->id;
 	rec.injected = -1;
+	rec.migrated = -1;
 	rec.release_ns = -1;
 	rec.pinned = r->pinned_last;
 	if (r->mix_valid) {
@@ -118,15 +122,18 @@ static int request(struct worker *w, uint64_t round, uint64_t pages)
 		rec.occ_used = r->occ_last;
 		rec.landing = r->landing_last;
 	}
-	if (track_inj && cb_area_stat(r, "injected_faults", &inj0))
-		track_inj = false;
+	if (track && cb_area_stats(r, keys, s0, 2))
+		track = false;
 	rec.t_ns = now_ns() - r->t0_ns;
 	rc = cb_backend_alloc(r, pages, c->align, &b, &rec);
 	if (rc)
 		return -1;
 	cb_areamap_locate(r, &rec);
-	if (track_inj && !cb_area_stat(r, "injected_faults", &inj1))
-		rec.injected = inj1 > inj0;
+	if (track && !cb_area_stats(r, keys, s1, 2)) {
+		if (c->inject)
+			rec.injected = s1[0] > s0[0];
+		rec.migrated = s1[1] - s0[1];
+	}
 	pthread_mutex_lock(&r->lock);
 	if (r->nrec == r->caprec) {
 		size_t cap = r->caprec ? r->caprec * 2 : 256;

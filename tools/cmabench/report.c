@@ -285,6 +285,9 @@ static void write_doc(struct cb_run *r, FILE *f)
 		snprintf(s, sizeof(s), "%s:%" PRIu64,
 			 cb_kind_names[c->pressure[k].kind],
 			 c->pressure[k].amount);
+		if (c->pressure[k].kind == K_PIN && c->pressure[k].offset >= 0)
+			snprintf(s + strlen(s), sizeof(s) - strlen(s),
+				 "@%" PRId64, c->pressure[k].offset);
 		json_str(&j, NULL, s);
 	}
 	json_arr_end(&j);
@@ -341,6 +344,8 @@ static void write_doc(struct cb_run *r, FILE *f)
 				"build-like worker processes touching 8-40 MiB each" :
 			p->kind == K_ODIRECT ?
 				"threads with O_DIRECT reads in flight (short-lived pins)" :
+			p->kind == K_PIN && p->offset >= 0 ?
+				"CMA_BENCH_IOC_PIN of the in-use pages of a range of the area each round" :
 			p->kind == K_PIN ?
 				"CMA_BENCH_IOC_PIN of in-use area pages each round" :
 			p->kind == K_DIRTY ?
@@ -400,6 +405,7 @@ static void write_doc(struct cb_run *r, FILE *f)
 			json_null(&j, "injected");
 		else
 			json_bool(&j, "injected", x->injected);
+		null_or_s64(&j, "migrated", x->migrated);
 		null_or_s64(&j, "release_ns", x->release_ns);
 		null_or_s64(&j, "pinned", x->pinned);
 		if (x->has_occ) {

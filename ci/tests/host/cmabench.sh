@@ -49,7 +49,7 @@ if jq -e . "$doc" >/dev/null 2>&1; then
 else
 	t_fail "the result document is valid JSON" "$(head -c 300 "$doc" 2>&1)"
 fi
-t_eq "schema id" '"cmakit.cmabench/1.0"' "$(jq .schema "$doc" 2>&1)"
+t_eq "schema id" '"cmakit.cmabench/1.1"' "$(jq .schema "$doc" 2>&1)"
 t_eq "top-level members" '["allocations","areas","counters","run","schema","summary"]' \
 	"$(jq -c 'keys' "$doc" 2>&1)"
 # Every field of a record and of run is documented in docs/results.md, and back.
@@ -111,7 +111,7 @@ usage "bad inject stage" --inject nowhere:10
 usage "unknown scenario" --scenario nosuch
 usage "scratch missing for dirty pressure" --pressure dirty:16M
 usage "missing value" --count
-t_eq "--list names the scenarios" "camera faults fragmentation gcma-table mixed-pressure pinned smoke thp writeback" \
+t_eq "--list names the scenarios" "camera faults fragmentation gcma-table mixed-pressure pinned smoke thp tour writeback" \
 	"$("$BIN" --list | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//')"
 out=$("$BIN" --scenario gcma-table --dry-run 2>&1)
 rc=$?

@@ -118,6 +118,14 @@ static void test_parsing(void)
 		   c.npressure == 3 && c.pressure[0].amount == 64 << 20 &&
 		   c.pressure[1].amount == 2,
 	   "--pressure list");
+	ok(parse(&c, "--pressure pin:16M@8192", &act) == 0 &&
+		   c.npressure == 1 && c.pressure[0].amount == 4096 &&
+		   c.pressure[0].offset == 8192 &&
+		   parse(&c, "--pressure pin:100", &act) == 0 &&
+		   c.pressure[0].offset == -1 &&
+		   parse(&c, "--pressure pin:100@x", &act) == 2 &&
+		   parse(&c, "--pressure pin:0@1", &act) == 2,
+	   "--pressure pin:PAGES@OFFSET: a range of the area");
 	ok(parse(&c, "--pressure dirty:64M", &act) == 2,
 	   "--pressure dirty needs --scratch");
 	ok(parse(&c, "--pressure foo:1", &act) == 2 &&
@@ -369,6 +377,7 @@ static int sample_doc(const char *dir)
 		x->kernel_ns = x->retries = x->pfn = -1;
 		x->release_ns = x->ok ? 500 : -1;
 		x->injected = -1;
+		x->migrated = -1;
 		x->pinned = -1;
 		x->range_pfn = x->ok ? 524288 + 65536 - 1 - i * 4096 : -1;
 		x->has_occ = true;

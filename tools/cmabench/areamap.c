@@ -30,14 +30,14 @@ void cb_areamap_round(struct cb_run *r, uint64_t round)
 	size_t pages = r->areas[r->ai].pages;
 
 	m->valid = false;
-	if (!r->mix_valid || !r->kp_ok)
+	if (!r->occ.valid || !r->occ.kp_ok)
 		return;
 	if (!m->kind) {
 		m->kind = malloc(pages);
 		if (!m->kind)
 			return; /* no map; the run goes on */
 	}
-	memcpy(m->kind, r->kp.kind, pages);
+	memcpy(m->kind, r->occ.kp.kind, pages);
 	m->round = round;
 	m->valid = true;
 }
@@ -91,7 +91,7 @@ void cb_areamap_locate(struct cb_run *r, struct cb_record *rec)
 
 	rec->range_pfn = rec->pfn;
 	if (!rec->ok || rec->pfn >= 0 || r->cfg.threads != 1 ||
-	    !r->cma_bitmap || !r->am.valid)
+	    !r->occ.bitmap || !r->am.valid)
 		return;
 	if (!r->am.bitmap) {
 		r->am.bitmap = calloc(words, sizeof(uint64_t));
@@ -101,7 +101,7 @@ void cb_areamap_locate(struct cb_run *r, struct cb_record *rec)
 	if (cb_read_area_bitmap(r, r->am.bitmap))
 		return;
 	for (w = 0; w < words; w++) {
-		uint64_t d = r->am.bitmap[w] & ~r->cma_bitmap[w];
+		uint64_t d = r->am.bitmap[w] & ~r->occ.bitmap[w];
 
 		if (d) {
 			rec->range_pfn =

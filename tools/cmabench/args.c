@@ -655,15 +655,12 @@ int cb_parse_args(struct cb_config *c, int argc, char **argv,
 	return 0;
 }
 
-int cb_errno_value(const char *name)
+uint64_t cb_max_request_pages(const struct cb_config *c)
 {
-	int e;
+	uint64_t m = c->dist != DIST_LIST ? c->dist_max : 0;
+	int i;
 
-	for (e = 1; e < 200; e++) {
-		const char *n = strerrorname_np(e);
-
-		if (n && !strcmp(n, name))
-			return e;
-	}
-	return 0;
+	for (i = 0; i < c->nsizes && c->dist == DIST_LIST; i++)
+		m = c->sizes[i] > m ? c->sizes[i] : m;
+	return m;
 }

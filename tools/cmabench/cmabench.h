@@ -20,6 +20,8 @@
 #define CB_MAX_AREAS 16
 #define CB_MAX_THREADS 64
 
+struct cb_run;
+
 enum cb_backend_id { BK_AUTO, BK_CMA_BENCH, BK_DEBUGFS, BK_DMA_HEAP };
 enum cb_release { REL_LIFO, REL_FIFO, REL_RANDOM };
 enum cb_kind {
@@ -90,7 +92,8 @@ void cb_config_defaults(struct cb_config *c);
 int cb_load_scenario(struct cb_config *c, const char *name);
 void cb_list_scenarios(FILE *f);
 void cb_usage(FILE *f);
-int cb_errno_value(const char *name);
+/* The largest request of the configuration, in pages (one thread). */
+uint64_t cb_max_request_pages(const struct cb_config *c);
 
 /* scenarios.c, generated from the scenarios directory */
 struct cb_scenario {
@@ -169,6 +172,69 @@ struct cb_features {
 		kpageflags;
 };
 
+/* What a backend can do (cb_backend_ops.caps). */
+enum {
+	CB_CAP_ALIGN = 1 << 0, /* honours --align */
+	CB_CAP_PFN = 1 << 1, /* records carry the buffer's first pfn */
+	CB_CAP_KERNEL_TIME = 1 << 2, /* kernel-measured time and busy retries */
+	CB_CAP_ANY_ORDER = 1 << 3, /* buffers can be freed in any order */
+	CB_CAP_THREADS = 1 << 4, /* requests from several threads at once */
+	CB_CAP_PIN = 1 << 5, /* long-term pins of in-use area pages */
+};
+
+/* A pin of in-use area pages (CB_CAP_PIN). */
+struct cb_pin {
+	uint64_t handle;
+	uint32_t pinned; /* pages */
+	bool held;
+};
+
+/*
+ * One way to ask the kernel for CMA memory, one file each: backend_cma_bench.c,
+ * backend_debugfs.c, backend_dma_heap.c. Every function that fails says why
+ * (cb_err) and returns -1.
+ */
+struct cb_backend_ops {
+	const char *name;
+	unsigned int caps;
+	/* the interface is there for the area (no message) */
+	bool (*present)(struct cb_run *r);
+	/* it is there and can do what the configuration asks; else -1 */
+	int (*check)(struct cb_run *r);
+	int (*open)(struct cb_run *r);
+	/*
+	 * One request: 0 when it was made (success or failure in @rec; the
+	 * caller has set rec->kernel_ns, retries and pfn to -1), -1 when the
+	 * interface itself failed.
+	 */
+	int (*alloc)(struct cb_run *r, uint64_t pages, unsigned int align,
+		     struct cb_buf *b, struct cb_record *rec);
+	int (*free)(struct cb_run *r, struct cb_buf *b);
+	/* in-use pages from @pfn: up to @count, or all of [pfn, pfn + count) if @range */
+	int (*pin)(struct cb_run *r, uint64_t pfn, uint64_t count, bool range,
+		   struct cb_pin *p);
+	void (*unpin)(struct cb_run *r, struct cb_pin *p);
+	void (*close)(struct cb_run *r);
+};
+
+extern const struct cb_backend_ops cb_cma_bench_ops, cb_debugfs_ops,
+	cb_dma_heap_ops;
+
+/* Occupancy of the area (occupancy.c): the last scan and what it found. */
+struct cb_occupancy {
+	struct kpage kp;
+	bool kp_ok;
+	uint64_t *bitmap; /* the area's cma_alloc bitmap, a bit per page; NULL: unread */
+	struct kpage_mix mix; /* the last scan's */
+	bool valid; /* mix and used hold a scan */
+	double used; /* kpage_used_fraction(&mix) */
+	double landing; /* < 0: not measured */
+	int64_t misses; /* rounds short of the target; -1 until the first is reached */
+};
+
+struct cb_fill; /* fill.c */
+struct cb_pressure_state; /* pressure.c */
+
 struct cb_run {
 	struct cb_config cfg;
 	int argc;
@@ -177,6 +243,7 @@ struct cb_run {
 	struct cb_area areas[CB_MAX_AREAS];
 	int nareas, ai; /* ai: index of the benchmarked area */
 	int backend;
+	const struct cb_backend_ops *ops; /* the chosen backend */
 	bool kernel_timing;
 	int dev_fd, heap_fd;
 	char release[128], kversion[256], machine[64], hostname[128],
@@ -186,65 +253,80 @@ struct cb_run {
 	long cpus, page_size;
 	uint64_t mem_total_kb;
 
-	pthread_mutex_t lock;
+	pthread_mutex_t lock; /* the records */
 	struct cb_record *rec;
 	size_t nrec, caprec;
 	uint64_t t0_ns, t_end_ns;
 	char started[32], finished[32];
 	const char *status;
+	pthread_mutex_t err_lock; /* error */
 	char error[512];
 	struct cb_counters before, after;
 	bool have_before, have_after;
 
-	/* occupancy */
-	struct kpage kp;
-	bool kp_ok;
-	uint64_t *cma_bitmap;
-	double occ_last;
-	double landing_last; /* < 0: not measured */
+	struct cb_occupancy occ;
+	struct cb_fill *fill;
+	struct cb_pressure_state *press;
 	int64_t pinned_last; /* pages pinned this round, -1: no pins */
-	int64_t occ_misses; /* rounds short of the target; -1 until the first is reached */
-	struct kpage_mix mix_last;
-	bool mix_valid;
-
 	struct cb_areamap am;
 
 	/* fault injection */
 	int64_t injected_before, injected_after;
 };
 
-extern volatile sig_atomic_t cb_stop;
-
-void cb_err(struct cb_run *r, const char *fmt, ...)
+/*
+ * ctx.c: the run context. Every file reports through it and none calls
+ * back into main.c. The first error is the cause; later ones are dropped.
+ */
+extern volatile sig_atomic_t cb_stop; /* the signal that asks the run to stop */
+void cb_run_init(struct cb_run *r, int argc, char **argv);
+void cb_run_destroy(struct cb_run *r);
+void cb_signals_install(void);
+/* Record the run's error (thread-safe; the first one stays). Returns -1. */
+int cb_err(struct cb_run *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+bool cb_failed(struct cb_run *r);
+void cb_add_area(struct cb_run *r, const char *name, uint64_t base,
+		 uint64_t pages, unsigned int opb);
 
-/* backend.c */
+/* backend.c: areas, the backend choice, and requests through it */
 int cb_detect(struct cb_run *r);
 int cb_backend_open(struct cb_run *r);
 int cb_backend_alloc(struct cb_run *r, uint64_t pages, unsigned int align,
 		     struct cb_buf *b, struct cb_record *rec);
 int cb_backend_free(struct cb_run *r, struct cb_buf *b, uint64_t *ns);
 void cb_backend_close(struct cb_run *r);
-int cb_read_cma_bitmap(struct cb_run *r);
-int cb_read_area_bitmap(struct cb_run *r, uint64_t *bits);
-int cb_area_stat(struct cb_run *r, const char *key, int64_t *v);
-int cb_area_stats(struct cb_run *r, const char *const *keys, int64_t *v, int n);
+/* the backend that pins (cma_bench, whichever allocates), or NULL */
+const struct cb_backend_ops *cb_pinner(const struct cb_run *r);
+/* backend_*.c: areas as each interface lists them */
+int cb_cma_bench_areas(struct cb_run *r);
+void cb_debugfs_areas(struct cb_run *r);
 
 /* counters.c */
 int cb_counters_read(struct cb_run *r, struct cb_counters *c);
 void cb_counters_free(struct cb_counters *c);
 int cb_kv_get(const struct cb_kv *kv, const char *key, uint64_t *v);
 int cb_meminfo_kb(const char *key, uint64_t *kb);
+int cb_area_stat(struct cb_run *r, const char *key, int64_t *v);
+int cb_area_stats(struct cb_run *r, const char *const *keys, int64_t *v, int n);
 
-/* fill.c: occupancy control and memory pressure */
-int cb_fill_init(struct cb_run *r);
+/* occupancy.c: the area's page mix, driven to the target */
 int cb_scan_area(struct cb_run *r);
-int cb_fill_prepare(struct cb_run *r);
-int cb_fill_drive(struct cb_run *r, uint64_t need_bytes);
+int cb_read_cma_bitmap(struct cb_run *r);
+int cb_read_area_bitmap(struct cb_run *r, uint64_t *bits);
+int cb_occupancy_prepare(struct cb_run *r);
+int cb_occupancy_drive(struct cb_run *r, uint64_t need_bytes);
+void cb_occupancy_close(struct cb_run *r);
+
+/* fill.c: the memory that occupies the area (see fill.h) */
+int cb_fill_init(struct cb_run *r);
+void cb_fill_cleanup(struct cb_run *r);
+
+/* pressure.c: background load and pins, held for the run */
 int cb_pressure_start(struct cb_run *r);
 int cb_pin_round(struct cb_run *r);
 void cb_pin_release(struct cb_run *r);
-void cb_fill_cleanup(struct cb_run *r);
+void cb_pressure_stop(struct cb_run *r);
 
 /* inject.c */
 int cb_inject_start(struct cb_run *r);

@@ -145,3 +145,33 @@ void cb_counters_free(struct cb_counters *c)
 		kv_free(&c->area[i].stats);
 	}
 }
+
+/* @n keys of the patched kernel's stats file of the area, read once. 0 or -1. */
+int cb_area_stats(struct cb_run *r, const char *const *keys, int64_t *v, int n)
+{
+	char p[256], buf[4096], *s;
+	int k, found = 0;
+
+	if (!r->feat.debugfs_stats ||
+	    pathf(p, sizeof(p), "/sys/kernel/debug/cma/%s/stats",
+		  r->cfg.area) ||
+	    read_file(p, buf, sizeof(buf)) < 0)
+		return -1;
+	for (k = 0; k < n; k++) {
+		size_t kl = strlen(keys[k]);
+
+		for (s = buf; s && *s;
+		     s = strchr(s, '\n') ? strchr(s, '\n') + 1 : NULL)
+			if (!strncmp(s, keys[k], kl) && s[kl] == ' ') {
+				v[k] = strtoll(s + kl + 1, NULL, 10);
+				found++;
+				break;
+			}
+	}
+	return found == n ? 0 : -1;
+}
+
+int cb_area_stat(struct cb_run *r, const char *key, int64_t *v)
+{
+	return cb_area_stats(r, &key, v, 1);
+}

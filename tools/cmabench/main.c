@@ -11,7 +11,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,24 +20,6 @@
 
 #include "cmabench.h"
 #include "util.h"
-
-volatile sig_atomic_t cb_stop;
-
-static void on_signal(int sig)
-{
-	cb_stop = sig;
-}
-
-void cb_err(struct cb_run *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (r->error[0])
-		return; /* the first error is the cause */
-	va_start(ap, fmt);
-	vsnprintf(r->error, sizeof(r->error), fmt, ap);
-	va_end(ap);
-}
 
 struct worker {
 	struct cb_run *r;
@@ -116,11 +97,11 @@ static int request(struct worker *w, uint64_t round, uint64_t pages)
 	rec.migrated = -1;
 	rec.release_ns = -1;
 	rec.pinned = r->pinned_last;
-	if (r->mix_valid) {
+	if (r->occ.valid) {
 		rec.has_occ = true;
-		rec.mix = r->mix_last;
-		rec.occ_used = r->occ_last;
-		rec.landing = r->landing_last;
+		rec.mix = r->occ.mix;
+		rec.occ_used = r->occ.used;
+		rec.landing = r->occ.landing;
 	}
 	if (track && cb_area_stats(r, keys, s0, 2))
 		track = false;
@@ -256,16 +237,6 @@ static uint64_t round_pages(const struct cb_config *c, uint64_t round,
 	return c->sizes[round / c->count];
 }
 
-static uint64_t max_request_bytes(const struct cb_config *c)
-{
-	uint64_t m = c->dist != DIST_LIST ? c->dist_max : 0;
-	int i;
-
-	for (i = 0; i < c->nsizes && c->dist == DIST_LIST; i++)
-		m = c->sizes[i] > m ? c->sizes[i] : m;
-	return m * 4096 * c->threads;
-}
-
 static void dry_run(struct cb_run *r)
 {
 	const struct cb_config *c = &r->cfg;
@@ -336,6 +307,17 @@ static void progress(struct cb_run *r, uint64_t done, uint64_t total, bool end)
 	fflush(stderr);
 }
 
+/*
+ * The one error rule: a step that fails has said why (cb_err); should one
+ * not have, the run still ends in an error that names the step.
+ */
+static bool failed(struct cb_run *r, int rc, const char *step)
+{
+	if (rc && !cb_failed(r))
+		cb_err(r, "%s failed", step);
+	return rc != 0;
+}
+
 static int run(struct cb_run *r)
 {
 	const struct cb_config *c = &r->cfg;
@@ -345,7 +327,7 @@ static int run(struct cb_run *r)
 	unsigned int seed = c->seed, t, nthr = 0;
 	sigset_t all, old;
 	size_t first;
-	int failed;
+	int rc;
 
 	memset(w, 0, sizeof(w));
 	for (t = 0; t < c->threads; t++) {
@@ -376,35 +358,39 @@ static int run(struct cb_run *r)
 		}
 	}
 	r->t0_ns = now_ns();
-	for (round = 0; round < total && !cb_stop && !r->error[0]; round++) {
+	for (round = 0; round < total && !cb_stop && !cb_failed(r); round++) {
 		uint64_t pages = round_pages(c, round, &seed);
 
 		if (c->duration_s > 0 &&
 		    (now_ns() - r->t0_ns) / 1e9 >= c->duration_s)
 			break;
 		if (c->occ_target >= 0) {
-			if (cb_fill_drive(r, pages * 4096 * c->threads))
+			if (failed(r,
+				   cb_occupancy_drive(r, pages * 4096 *
+								 c->threads),
+				   "driving the occupancy"))
 				break;
 		} else if (r->feat.kpageflags && cb_scan_area(r)) {
-			r->mix_valid = false;
+			r->occ.valid =
+				false; /* measured when it can be, no more */
 		}
 		if (cb_stop)
 			break;
-		if (cb_pin_round(r))
+		if (failed(r, cb_pin_round(r), "pinning"))
 			break;
 		first = r->nrec;
 		cb_areamap_round(r, round);
 		if (c->threads == 1) {
-			failed = request(&w[0], round, pages);
+			rc = request(&w[0], round, pages);
 		} else {
 			R.round = round;
 			R.pages = pages;
 			pthread_barrier_wait(&R.start);
 			pthread_barrier_wait(&R.done);
-			failed = R.failed;
+			rc = R.failed ? -1 : 0;
 		}
 		cb_areamap_after_round(r, first);
-		if (failed)
+		if (failed(r, rc, "a request"))
 			break;
 		cb_pin_release(r);
 		if (bar)
@@ -429,14 +415,63 @@ out:
 	r->t_end_ns = now_ns();
 	if (bar)
 		progress(r, 0, 0, true);
-	return r->error[0] ? -1 : 0;
+	return cb_failed(r) ? -1 : 0;
+}
+
+/*
+ * Everything before the first request: areas and backend, results
+ * directory, pressure, occupancy, fault injection, the counters before.
+ */
+static int setup(struct cb_run *r)
+{
+	struct cb_config *c = &r->cfg;
+	char ts[32];
+
+	identify(r);
+	if (failed(r, cb_detect(r), "finding the CMA areas"))
+		return -1;
+	utc(ts, sizeof(ts), true);
+	snprintf(r->run_id, sizeof(r->run_id), "%s-%s-%s", ts, c->scenario,
+		 cb_backend_names[r->backend]);
+	if (!c->out[0])
+		snprintf(c->out, sizeof(c->out), "cmabench-%s", r->run_id);
+	if (mkdir(c->out, 0755) && errno != EEXIST)
+		return cb_err(r, "cannot create results directory %s: %s",
+			      c->out, strerror(errno));
+	if (failed(r, cb_backend_open(r), "opening the backend"))
+		return -1;
+	if ((c->occ_target >= 0 || c->npressure) &&
+	    failed(r, cb_fill_init(r), "preparing the fill"))
+		return -1;
+	if (c->occ_target >= 0 && !r->feat.kpageflags)
+		return cb_err(
+			r,
+			"--occupancy needs /proc/kpageflags (CONFIG_PROC_PAGE_MONITOR)");
+	if (failed(r, cb_pressure_start(r), "starting the pressure"))
+		return -1;
+	/* Occupancy set up before the counters: its moves are not the run's requests. */
+	if (c->occ_target >= 0 &&
+	    (failed(r, cb_occupancy_prepare(r), "preparing the area") ||
+	     failed(r,
+		    cb_occupancy_drive(r, cb_max_request_pages(c) * 4096 *
+						  c->threads),
+		    "driving the occupancy")))
+		return -1;
+	if (failed(r, cb_inject_start(r), "setting up fault injection"))
+		return -1;
+	r->occ.misses = 0;
+	if (cb_counters_read(r, &r->before))
+		return cb_err(r,
+			      "cannot read /proc/vmstat and /proc/meminfo: %s",
+			      strerror(errno));
+	r->have_before = true;
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	static struct cb_run run_state;
 	struct cb_run *r = &run_state;
-	struct sigaction sa;
 	enum cb_action act;
 	bool started = false;
 	int rc, exit_code = 0;
@@ -457,14 +492,7 @@ int main(int argc, char **argv)
 	case ACT_RUN:
 		break;
 	}
-	r->argc = argc;
-	r->argv = argv;
-	r->dev_fd = r->heap_fd = -1;
-	r->injected_before = r->injected_after = -1;
-	r->landing_last = -1;
-	r->pinned_last = -1;
-	r->occ_misses = -1;
-	pthread_mutex_init(&r->lock, NULL);
+	cb_run_init(r, argc, argv);
 	if (r->cfg.dry_run) {
 		dry_run(r);
 		return 0;
@@ -474,77 +502,29 @@ int main(int argc, char **argv)
 			"cmabench: must run as root (CMA debugfs, /dev/cma_bench and /proc/kpageflags need it)\n");
 		return 1;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal; /* no SA_RESTART: sleeps and waits return */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	cb_signals_install();
 
-	identify(r);
-	if (cb_detect(r))
-		goto out;
-	{
-		char ts[32];
-
-		utc(ts, sizeof(ts), true);
-		snprintf(r->run_id, sizeof(r->run_id), "%s-%s-%s", ts,
-			 r->cfg.scenario, cb_backend_names[r->backend]);
+	if (!setup(r)) {
+		if (r->cfg.inject)
+			cb_area_stat(r, "injected_faults", &r->injected_before);
+		utc(r->started, sizeof(r->started), false);
+		started = true;
+		run(r);
+		cb_areamap_finish(r);
+		if (r->cfg.inject)
+			cb_area_stat(r, "injected_faults", &r->injected_after);
 	}
-	if (!r->cfg.out[0])
-		snprintf(r->cfg.out, sizeof(r->cfg.out), "cmabench-%s",
-			 r->run_id);
-	if (mkdir(r->cfg.out, 0755) && errno != EEXIST) {
-		cb_err(r, "cannot create results directory %s: %s", r->cfg.out,
-		       strerror(errno));
-		goto out;
-	}
-	if (cb_backend_open(r))
-		goto out;
-	if ((r->cfg.occ_target >= 0 || r->cfg.npressure) && cb_fill_init(r))
-		goto out;
-	if (r->cfg.occ_target >= 0 && !r->feat.kpageflags) {
-		cb_err(r,
-		       "--occupancy needs /proc/kpageflags (CONFIG_PROC_PAGE_MONITOR)");
-		goto out;
-	}
-	if (cb_pressure_start(r))
-		goto out;
-	/* Occupancy set up before the counters: its moves are not the run's requests. */
-	if (r->cfg.occ_target >= 0 &&
-	    (cb_fill_prepare(r) ||
-	     cb_fill_drive(r, max_request_bytes(&r->cfg))))
-		goto out;
-	if (cb_inject_start(r))
-		goto out;
-	r->occ_misses = 0;
-	if (cb_counters_read(r, &r->before)) {
-		cb_err(r, "cannot read /proc/vmstat and /proc/meminfo: %s",
-		       strerror(errno));
-		goto out;
-	}
-	r->have_before = true;
-	if (r->cfg.inject)
-		cb_area_stat(r, "injected_faults", &r->injected_before);
-	utc(r->started, sizeof(r->started), false);
-	started = true;
-	run(r);
-	cb_areamap_finish(r);
-	if (r->cfg.inject)
-		cb_area_stat(r, "injected_faults", &r->injected_after);
-out:
 	/* Release in reverse order of acquisition, whatever happened. */
 	cb_pin_release(r);
 	cb_inject_restore();
+	cb_pressure_stop(r);
 	cb_fill_cleanup(r);
 	if (started && !cb_counters_read(r, &r->after))
 		r->have_after = true;
 	cb_backend_close(r);
-	if (r->kp_ok)
-		kpage_close(&r->kp);
-	free(r->cma_bitmap);
+	cb_occupancy_close(r);
 	utc(r->finished, sizeof(r->finished), false);
-	r->status = cb_stop ? "INTERRUPTED" : r->error[0] ? "ERROR" : "DONE";
+	r->status = cb_stop ? "INTERRUPTED" : cb_failed(r) ? "ERROR" : "DONE";
 	if (started) {
 		if (cb_write_results(r))
 			exit_code = 1;
@@ -552,12 +532,12 @@ out:
 			cb_print_table(r, strcmp(r->cfg.json, "-") ? stdout :
 								     stderr);
 	}
-	if (r->occ_misses > 0)
+	if (r->occ.misses > 0)
 		fprintf(stderr,
 			"cmabench: warning: %" PRId64
 			" round(s) started short of the occupancy target (see summary.occupancy)\n",
-			r->occ_misses);
-	if (r->error[0]) {
+			r->occ.misses);
+	if (cb_failed(r)) {
 		fprintf(stderr, "cmabench: %s\n", r->error);
 		exit_code = 1;
 	}
@@ -568,6 +548,6 @@ out:
 	cb_counters_free(&r->before);
 	cb_counters_free(&r->after);
 	cb_areamap_free(r);
-	free(r->rec);
+	cb_run_destroy(r);
 	return exit_code;
 }

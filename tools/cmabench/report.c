@@ -41,8 +41,8 @@ static void kv_delta(struct json *j, const char *key, const struct cb_kv *b,
 	json_obj_end(j);
 }
 
-static void counters_obj(struct json *j, const char *key, struct cb_run *r,
-			 const struct cb_counters *c)
+static void counters_obj(struct json *j, const char *key,
+			 const struct cb_run *r, const struct cb_counters *c)
 {
 	int i;
 
@@ -213,72 +213,38 @@ static void null_or_s64(struct json *j, const char *k, int64_t v)
 		json_s64(j, k, v);
 }
 
-static void write_doc(struct cb_run *r, FILE *f)
+/* run.config: the effective settings */
+static void write_config(struct json *j, const struct cb_config *c)
 {
-	const struct cb_config *c = &r->cfg;
-	uint64_t *buf = calloc(r->nrec + 1, sizeof(uint64_t)),
-		 *sizes = calloc(r->nrec + 1, sizeof(uint64_t));
-	struct json j;
-	struct acct a;
-	size_t i, n, nsz;
 	int k;
 
-	json_init(&j, f, 2);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "schema", CB_SCHEMA);
-
-	json_obj_begin(&j, "run");
-	json_str(&j, "id", r->run_id);
-	json_str(&j, "tool", "cmabench");
-	json_str(&j, "tool_version", CB_VERSION);
-	json_str(&j, "status", r->status);
-	json_str(&j, "error", r->error[0] ? r->error : NULL);
-	json_str(&j, "started", r->started[0] ? r->started : NULL);
-	json_str(&j, "finished", r->finished[0] ? r->finished : NULL);
-	json_double(&j, "duration_s",
-		    r->t_end_ns > r->t0_ns && r->t0_ns ?
-			    (r->t_end_ns - r->t0_ns) / 1e9 :
-			    0);
-	json_arr_begin(&j, "command_line");
-	for (k = 0; k < r->argc; k++)
-		json_str(&j, NULL, r->argv[k]);
-	json_arr_end(&j);
-	if (strcmp(c->scenario, "custom")) {
-		json_obj_begin(&j, "scenario");
-		json_str(&j, "name", c->scenario);
-		json_str(&j, "description", c->description);
-		json_str(&j, "source", c->scenario_src);
-		json_obj_end(&j);
-	} else {
-		json_null(&j, "scenario");
-	}
-	json_obj_begin(&j, "config");
-	json_str(&j, "area", c->area);
+	json_obj_begin(j, "config");
+	json_str(j, "area", c->area);
 	if (c->dist == DIST_LIST) {
-		json_arr_begin(&j, "sizes_pages");
+		json_arr_begin(j, "sizes_pages");
 		for (k = 0; k < c->nsizes; k++)
-			json_u64(&j, NULL, c->sizes[k]);
-		json_arr_end(&j);
-		json_null(&j, "size_dist");
+			json_u64(j, NULL, c->sizes[k]);
+		json_arr_end(j);
+		json_null(j, "size_dist");
 	} else {
-		json_null(&j, "sizes_pages");
-		json_str(&j, "size_dist", c->dist_spec);
+		json_null(j, "sizes_pages");
+		json_str(j, "size_dist", c->dist_spec);
 	}
-	json_u64(&j, "align", c->align);
-	json_u64(&j, "count", c->count);
-	json_double(&j, "duration_s", c->duration_s);
-	json_u64(&j, "threads", c->threads);
-	json_u64(&j, "hold_ms", c->hold_ms);
-	json_u64(&j, "window", c->window);
-	json_str(&j, "release", cb_release_names[c->release]);
+	json_u64(j, "align", c->align);
+	json_u64(j, "count", c->count);
+	json_double(j, "duration_s", c->duration_s);
+	json_u64(j, "threads", c->threads);
+	json_u64(j, "hold_ms", c->hold_ms);
+	json_u64(j, "window", c->window);
+	json_str(j, "release", cb_release_names[c->release]);
 	if (c->occ_target >= 0)
-		json_double(&j, "occupancy_target", c->occ_target);
+		json_double(j, "occupancy_target", c->occ_target);
 	else
-		json_null(&j, "occupancy_target");
-	json_double(&j, "occupancy_tolerance", c->occ_tol);
-	json_str(&j, "fill", cb_kind_names[c->fill]);
-	json_u64(&j, "headroom_kb", c->headroom / 1024);
-	json_arr_begin(&j, "pressure");
+		json_null(j, "occupancy_target");
+	json_double(j, "occupancy_tolerance", c->occ_tol);
+	json_str(j, "fill", cb_kind_names[c->fill]);
+	json_u64(j, "headroom_kb", c->headroom / 1024);
+	json_arr_begin(j, "pressure");
 	for (k = 0; k < c->npressure; k++) {
 		char s[64];
 
@@ -288,289 +254,412 @@ static void write_doc(struct cb_run *r, FILE *f)
 		if (c->pressure[k].kind == K_PIN && c->pressure[k].offset >= 0)
 			snprintf(s + strlen(s), sizeof(s) - strlen(s),
 				 "@%" PRId64, c->pressure[k].offset);
-		json_str(&j, NULL, s);
+		json_str(j, NULL, s);
 	}
-	json_arr_end(&j);
-	json_u64(&j, "seed", c->seed);
-	json_obj_end(&j);
+	json_arr_end(j);
+	json_u64(j, "seed", c->seed);
+	json_obj_end(j);
+}
 
-	json_obj_begin(&j, "kernel");
-	json_str(&j, "release", r->release);
-	json_str(&j, "version", r->kversion);
-	json_str(&j, "machine", r->machine);
-	json_str(&j, "series_hash", r->series_hash[0] ? r->series_hash : NULL);
-	json_bool(&j, "patched",
+/* run.kernel and run.board */
+static void write_system(struct json *j, const struct cb_run *r)
+{
+	json_obj_begin(j, "kernel");
+	json_str(j, "release", r->release);
+	json_str(j, "version", r->kversion);
+	json_str(j, "machine", r->machine);
+	json_str(j, "series_hash", r->series_hash[0] ? r->series_hash : NULL);
+	json_bool(j, "patched",
 		  r->feat.cma_bench_dev || r->feat.debugfs_stats ||
 			  r->feat.fail_cma);
-	json_obj_end(&j);
-	json_obj_begin(&j, "board");
-	json_str(&j, "hostname", r->hostname);
-	json_str(&j, "model", r->model[0] ? r->model : NULL);
-	json_s64(&j, "cpus", r->cpus);
-	json_u64(&j, "mem_total_kb", r->mem_total_kb);
-	json_s64(&j, "page_size", r->page_size);
-	json_obj_end(&j);
-	json_obj_begin(&j, "backend");
-	json_str(&j, "name", cb_backend_names[r->backend]);
-	json_str(&j, "requested", cb_backend_names[c->backend]);
-	json_bool(&j, "kernel_timing", r->kernel_timing);
-	json_bool(&j, "pfn", r->backend == BK_CMA_BENCH);
-	json_bool(&j, "retries", r->backend == BK_CMA_BENCH);
-	json_bool(&j, "align", r->backend == BK_CMA_BENCH);
-	json_obj_end(&j);
-	json_obj_begin(&j, "features");
-	json_bool(&j, "cma_bench_dev", r->feat.cma_bench_dev);
-	json_bool(&j, "debugfs", r->feat.debugfs);
-	json_bool(&j, "debugfs_stats", r->feat.debugfs_stats);
-	json_bool(&j, "sysfs", r->feat.sysfs);
-	json_bool(&j, "dma_heap", r->feat.dma_heap);
-	json_bool(&j, "fail_cma", r->feat.fail_cma);
-	json_bool(&j, "kpageflags", r->feat.kpageflags);
-	json_obj_end(&j);
-	json_arr_begin(&j, "pressure");
+	json_obj_end(j);
+	json_obj_begin(j, "board");
+	json_str(j, "hostname", r->hostname);
+	json_str(j, "model", r->model[0] ? r->model : NULL);
+	json_s64(j, "cpus", r->cpus);
+	json_u64(j, "mem_total_kb", r->mem_total_kb);
+	json_s64(j, "page_size", r->page_size);
+	json_obj_end(j);
+}
+
+/* run.backend and run.features */
+static void write_backend(struct json *j, const struct cb_run *r)
+{
+	unsigned int caps = r->ops ? r->ops->caps : 0;
+
+	json_obj_begin(j, "backend");
+	json_str(j, "name", cb_backend_names[r->backend]);
+	json_str(j, "requested", cb_backend_names[r->cfg.backend]);
+	json_bool(j, "kernel_timing", r->kernel_timing);
+	json_bool(j, "pfn", caps & CB_CAP_PFN);
+	json_bool(j, "retries", caps & CB_CAP_KERNEL_TIME);
+	json_bool(j, "align", caps & CB_CAP_ALIGN);
+	json_obj_end(j);
+	json_obj_begin(j, "features");
+	json_bool(j, "cma_bench_dev", r->feat.cma_bench_dev);
+	json_bool(j, "debugfs", r->feat.debugfs);
+	json_bool(j, "debugfs_stats", r->feat.debugfs_stats);
+	json_bool(j, "sysfs", r->feat.sysfs);
+	json_bool(j, "dma_heap", r->feat.dma_heap);
+	json_bool(j, "fail_cma", r->feat.fail_cma);
+	json_bool(j, "kpageflags", r->feat.kpageflags);
+	json_obj_end(j);
+}
+
+static const char *pressure_detail(const struct cb_pressure *p)
+{
+	switch (p->kind) {
+	case K_CHURN:
+		return "build-like worker processes touching 8-40 MiB each";
+	case K_ODIRECT:
+		return "threads with O_DIRECT reads in flight (short-lived pins)";
+	case K_PIN:
+		return p->offset >= 0 ?
+			       "CMA_BENCH_IOC_PIN of the in-use pages of a range of the area each round" :
+			       "CMA_BENCH_IOC_PIN of in-use area pages each round";
+	case K_DIRTY:
+		return "file pages re-dirtied and under writeback";
+	default:
+		return "resident for the whole run";
+	}
+}
+
+/* run.pressure and run.inject */
+static void write_load(struct json *j, const struct cb_run *r)
+{
+	const struct cb_config *c = &r->cfg;
+	int k;
+
+	json_arr_begin(j, "pressure");
 	for (k = 0; k < c->npressure; k++) {
 		const struct cb_pressure *p = &c->pressure[k];
-		bool mem = p->kind <= K_THP;
 
-		json_obj_begin(&j, NULL);
-		json_str(&j, "kind", cb_kind_names[p->kind]);
-		if (mem)
-			json_u64(&j, "bytes", p->amount);
+		json_obj_begin(j, NULL);
+		json_str(j, "kind", cb_kind_names[p->kind]);
+		if (p->kind <= K_THP)
+			json_u64(j, "bytes", p->amount);
 		else
-			json_null(&j, "bytes");
-		json_str(
-			&j, "detail",
-			p->kind == K_CHURN ?
-				"build-like worker processes touching 8-40 MiB each" :
-			p->kind == K_ODIRECT ?
-				"threads with O_DIRECT reads in flight (short-lived pins)" :
-			p->kind == K_PIN && p->offset >= 0 ?
-				"CMA_BENCH_IOC_PIN of the in-use pages of a range of the area each round" :
-			p->kind == K_PIN ?
-				"CMA_BENCH_IOC_PIN of in-use area pages each round" :
-			p->kind == K_DIRTY ?
-				"file pages re-dirtied and under writeback" :
-				"resident for the whole run");
-		json_obj_end(&j);
+			json_null(j, "bytes");
+		json_str(j, "detail", pressure_detail(p));
+		json_obj_end(j);
 	}
-	json_arr_end(&j);
-	if (c->inject) {
-		json_obj_begin(&j, "inject");
-		json_str(&j, "stage", c->inject_stage);
-		json_u64(&j, "probability", c->inject_prob);
-		json_s64(&j, "times", c->inject_times);
-		null_or_s64(&j, "injected_faults",
-			    r->injected_before >= 0 && r->injected_after >= 0 ?
-				    r->injected_after - r->injected_before :
-				    -1);
-		json_obj_end(&j);
+	json_arr_end(j);
+	if (!c->inject) {
+		json_null(j, "inject");
+		return;
+	}
+	json_obj_begin(j, "inject");
+	json_str(j, "stage", c->inject_stage);
+	json_u64(j, "probability", c->inject_prob);
+	json_s64(j, "times", c->inject_times);
+	null_or_s64(j, "injected_faults",
+		    r->injected_before >= 0 && r->injected_after >= 0 ?
+			    r->injected_after - r->injected_before :
+			    -1);
+	json_obj_end(j);
+}
+
+static void write_run(struct json *j, const struct cb_run *r)
+{
+	const struct cb_config *c = &r->cfg;
+	int k;
+
+	json_obj_begin(j, "run");
+	json_str(j, "id", r->run_id);
+	json_str(j, "tool", "cmabench");
+	json_str(j, "tool_version", CB_VERSION);
+	json_str(j, "status", r->status);
+	json_str(j, "error", r->error[0] ? r->error : NULL);
+	json_str(j, "started", r->started[0] ? r->started : NULL);
+	json_str(j, "finished", r->finished[0] ? r->finished : NULL);
+	json_double(j, "duration_s",
+		    r->t_end_ns > r->t0_ns && r->t0_ns ?
+			    (r->t_end_ns - r->t0_ns) / 1e9 :
+			    0);
+	json_arr_begin(j, "command_line");
+	for (k = 0; k < r->argc; k++)
+		json_str(j, NULL, r->argv[k]);
+	json_arr_end(j);
+	if (strcmp(c->scenario, "custom")) {
+		json_obj_begin(j, "scenario");
+		json_str(j, "name", c->scenario);
+		json_str(j, "description", c->description);
+		json_str(j, "source", c->scenario_src);
+		json_obj_end(j);
 	} else {
-		json_null(&j, "inject");
+		json_null(j, "scenario");
 	}
-	json_obj_end(&j); /* run */
+	write_config(j, c);
+	write_system(j, r);
+	write_backend(j, r);
+	write_load(j, r);
+	json_obj_end(j);
+}
 
-	json_arr_begin(&j, "areas");
+static void write_areas(struct json *j, const struct cb_run *r)
+{
+	int k;
+
+	json_arr_begin(j, "areas");
 	for (k = 0; k < r->nareas; k++) {
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", r->areas[k].name);
-		json_u64(&j, "base_pfn", r->areas[k].base_pfn);
-		json_u64(&j, "pages", r->areas[k].pages);
-		json_u64(&j, "order_per_bit", r->areas[k].order_per_bit);
-		json_str(&j, "dma_heap",
+		json_obj_begin(j, NULL);
+		json_str(j, "name", r->areas[k].name);
+		json_u64(j, "base_pfn", r->areas[k].base_pfn);
+		json_u64(j, "pages", r->areas[k].pages);
+		json_u64(j, "order_per_bit", r->areas[k].order_per_bit);
+		json_str(j, "dma_heap",
 			 r->areas[k].heap[0] ? r->areas[k].heap : NULL);
-		json_obj_end(&j);
+		json_obj_end(j);
 	}
-	json_arr_end(&j);
+	json_arr_end(j);
+}
 
-	json_arr_begin(&j, "allocations");
+static void write_record(struct json *j, const struct cb_run *r,
+			 const struct cb_record *x)
+{
+	const struct cb_config *c = &r->cfg;
+
+	json_obj_begin(j, NULL);
+	json_u64(j, "seq", x->seq);
+	json_u64(j, "round", x->round);
+	json_u64(j, "thread", x->thread);
+	json_u64(j, "t_ns", x->t_ns);
+	json_str(j, "area", c->area);
+	json_u64(j, "pages", x->pages);
+	json_u64(j, "align", x->align);
+	json_bool(j, "ok", x->ok);
+	json_s64(j, "errno", x->ok ? 0 : x->err);
+	json_str(j, "error", x->ok ? NULL : errno_name(x->err));
+	json_u64(j, "user_ns", x->user_ns);
+	null_or_s64(j, "kernel_ns", x->kernel_ns);
+	null_or_s64(j, "retries", x->retries);
+	null_or_s64(j, "pfn", x->pfn);
+	if (x->injected < 0)
+		json_null(j, "injected");
+	else
+		json_bool(j, "injected", x->injected);
+	null_or_s64(j, "migrated", x->migrated);
+	null_or_s64(j, "release_ns", x->release_ns);
+	null_or_s64(j, "pinned", x->pinned);
+	if (x->has_occ) {
+		json_obj_begin(j, "occupancy");
+		if (c->occ_target >= 0)
+			json_double(j, "target", c->occ_target);
+		else
+			json_null(j, "target");
+		json_double(j, "used", x->occ_used);
+		if (x->landing >= 0)
+			json_double(j, "landing", x->landing);
+		else
+			json_null(j, "landing");
+		mix_obj(j, &x->mix);
+		json_obj_end(j);
+	} else {
+		json_null(j, "occupancy");
+	}
+	json_obj_end(j);
+}
+
+static void write_allocations(struct json *j, const struct cb_run *r)
+{
+	size_t i;
+
+	json_arr_begin(j, "allocations");
+	for (i = 0; i < r->nrec; i++)
+		write_record(j, r, &r->rec[i]);
+	json_arr_end(j);
+}
+
+static void write_counters(struct json *j, const struct cb_run *r)
+{
+	int k;
+
+	json_obj_begin(j, "counters");
+	if (r->have_before)
+		counters_obj(j, "before", r, &r->before);
+	else
+		json_null(j, "before");
+	if (r->have_after)
+		counters_obj(j, "after", r, &r->after);
+	else
+		json_null(j, "after");
+	if (r->have_before && r->have_after) {
+		json_obj_begin(j, "delta");
+		kv_delta(j, "vmstat", &r->before.vmstat, &r->after.vmstat,
+			 true);
+		json_obj_begin(j, "areas");
+		for (k = 0; k < r->nareas; k++) {
+			json_obj_begin(j, r->areas[k].name);
+			if (r->after.area[k].has_sysfs)
+				kv_delta(j, "sysfs", &r->before.area[k].sysfs,
+					 &r->after.area[k].sysfs, false);
+			if (r->after.area[k].has_stats)
+				kv_delta(j, "stats", &r->before.area[k].stats,
+					 &r->after.area[k].stats, false);
+			json_obj_end(j);
+		}
+		json_obj_end(j);
+		json_obj_end(j);
+	} else {
+		json_null(j, "delta");
+	}
+	json_obj_end(j);
+}
+
+/* summary.by_size; @buf and @sizes hold r->nrec + 1 values */
+static void write_by_size(struct json *j, const struct cb_run *r, uint64_t *buf,
+			  uint64_t *sizes)
+{
+	size_t i, n, nsz = distinct_sizes(r, sizes);
+
+	json_arr_begin(j, "by_size");
+	for (i = 0; i < nsz; i++) {
+		uint64_t cnt = 0, cok = 0;
+		size_t q;
+
+		for (q = 0; q < r->nrec; q++)
+			if (r->rec[q].pages == sizes[i]) {
+				cnt++;
+				cok += r->rec[q].ok;
+			}
+		json_obj_begin(j, NULL);
+		json_u64(j, "pages", sizes[i]);
+		json_u64(j, "allocations", cnt);
+		json_u64(j, "ok", cok);
+		json_u64(j, "failed", cnt - cok);
+		errors_obj(j, r->rec, r->nrec, sizes[i]);
+		n = sample(r, sizes[i], F_USER, buf);
+		stats_obj(j, "user_ns", buf, n);
+		n = sample(r, sizes[i], F_KERNEL, buf);
+		stats_obj(j, "kernel_ns", buf, n);
+		json_obj_end(j);
+	}
+	json_arr_end(j);
+}
+
+/* summary.occupancy: the page mix the requests started from */
+static void write_occupancy_summary(struct json *j, const struct cb_run *r)
+{
+	const struct cb_config *c = &r->cfg;
+	size_t i, nocc = 0, within = 0;
+	double omin = 2, omax = -1, osum = 0;
+
 	for (i = 0; i < r->nrec; i++) {
 		const struct cb_record *x = &r->rec[i];
 
-		json_obj_begin(&j, NULL);
-		json_u64(&j, "seq", x->seq);
-		json_u64(&j, "round", x->round);
-		json_u64(&j, "thread", x->thread);
-		json_u64(&j, "t_ns", x->t_ns);
-		json_str(&j, "area", c->area);
-		json_u64(&j, "pages", x->pages);
-		json_u64(&j, "align", x->align);
-		json_bool(&j, "ok", x->ok);
-		json_s64(&j, "errno", x->ok ? 0 : x->err);
-		json_str(&j, "error", x->ok ? NULL : errno_name(x->err));
-		json_u64(&j, "user_ns", x->user_ns);
-		null_or_s64(&j, "kernel_ns", x->kernel_ns);
-		null_or_s64(&j, "retries", x->retries);
-		null_or_s64(&j, "pfn", x->pfn);
-		if (x->injected < 0)
-			json_null(&j, "injected");
-		else
-			json_bool(&j, "injected", x->injected);
-		null_or_s64(&j, "migrated", x->migrated);
-		null_or_s64(&j, "release_ns", x->release_ns);
-		null_or_s64(&j, "pinned", x->pinned);
-		if (x->has_occ) {
-			json_obj_begin(&j, "occupancy");
-			if (c->occ_target >= 0)
-				json_double(&j, "target", c->occ_target);
-			else
-				json_null(&j, "target");
-			json_double(&j, "used", x->occ_used);
-			if (x->landing >= 0)
-				json_double(&j, "landing", x->landing);
-			else
-				json_null(&j, "landing");
-			mix_obj(&j, &x->mix);
-			json_obj_end(&j);
-		} else {
-			json_null(&j, "occupancy");
-		}
-		json_obj_end(&j);
+		if (!x->has_occ)
+			continue;
+		nocc++;
+		osum += x->occ_used;
+		omin = x->occ_used < omin ? x->occ_used : omin;
+		omax = x->occ_used > omax ? x->occ_used : omax;
+		if (c->occ_target >= 0 &&
+		    x->occ_used >= c->occ_target - c->occ_tol - 1e-9 &&
+		    x->occ_used <= c->occ_target + c->occ_tol + 1e-9)
+			within++;
 	}
-	json_arr_end(&j);
-
-	json_obj_begin(&j, "counters");
-	if (r->have_before)
-		counters_obj(&j, "before", r, &r->before);
-	else
-		json_null(&j, "before");
-	if (r->have_after)
-		counters_obj(&j, "after", r, &r->after);
-	else
-		json_null(&j, "after");
-	if (r->have_before && r->have_after) {
-		json_obj_begin(&j, "delta");
-		kv_delta(&j, "vmstat", &r->before.vmstat, &r->after.vmstat,
-			 true);
-		json_obj_begin(&j, "areas");
-		for (k = 0; k < r->nareas; k++) {
-			json_obj_begin(&j, r->areas[k].name);
-			if (r->after.area[k].has_sysfs)
-				kv_delta(&j, "sysfs", &r->before.area[k].sysfs,
-					 &r->after.area[k].sysfs, false);
-			if (r->after.area[k].has_stats)
-				kv_delta(&j, "stats", &r->before.area[k].stats,
-					 &r->after.area[k].stats, false);
-			json_obj_end(&j);
-		}
-		json_obj_end(&j);
-		json_obj_end(&j);
-	} else {
-		json_null(&j, "delta");
+	if (!nocc) {
+		json_null(j, "occupancy");
+		return;
 	}
-	json_obj_end(&j);
+	json_obj_begin(j, "occupancy");
+	if (c->occ_target >= 0)
+		json_double(j, "target", c->occ_target);
+	else
+		json_null(j, "target");
+	json_double(j, "tolerance", c->occ_tol);
+	json_u64(j, "n", nocc);
+	json_double(j, "min", omin);
+	json_double(j, "mean", osum / nocc);
+	json_double(j, "max", omax);
+	if (c->occ_target >= 0)
+		json_u64(j, "within_tolerance", within);
+	else
+		json_null(j, "within_tolerance");
+	json_obj_end(j);
+}
 
-	json_obj_begin(&j, "summary");
-	{
-		uint64_t ok = 0, preq = 0, pok = 0;
-		size_t nocc = 0, within = 0;
-		double omin = 2, omax = -1, osum = 0;
+/* summary.accounting and summary.injected */
+static void write_accounting(struct json *j, const struct cb_run *r)
+{
+	struct acct a;
+	uint64_t inj = 0;
+	bool known = false;
+	size_t i;
 
-		for (i = 0; i < r->nrec; i++) {
-			const struct cb_record *x = &r->rec[i];
-
-			ok += x->ok;
-			preq += x->pages;
-			pok += x->ok ? x->pages : 0;
-			if (x->has_occ) {
-				nocc++;
-				osum += x->occ_used;
-				omin = x->occ_used < omin ? x->occ_used : omin;
-				omax = x->occ_used > omax ? x->occ_used : omax;
-				if (c->occ_target >= 0 &&
-				    x->occ_used >=
-					    c->occ_target - c->occ_tol - 1e-9 &&
-				    x->occ_used <=
-					    c->occ_target + c->occ_tol + 1e-9)
-					within++;
-			}
+	accounting(r, &a);
+	json_obj_begin(j, "accounting");
+	json_u64(j, "records", a.records);
+	null_or_s64(j, "kernel_calls", a.have_calls ? (int64_t)a.calls : -1);
+	json_u64(j, "pages_ok", a.pages_ok);
+	null_or_s64(j, "sysfs_pages_ok", a.have_sys ? (int64_t)a.sys_ok : -1);
+	json_u64(j, "pages_failed", a.pages_fail);
+	null_or_s64(j, "sysfs_pages_failed",
+		    a.have_sys ? (int64_t)a.sys_fail : -1);
+	json_bool(j, "match", a.match);
+	json_obj_end(j);
+	if (!r->cfg.inject) {
+		json_null(j, "injected");
+		return;
+	}
+	for (i = 0; i < r->nrec; i++)
+		if (r->rec[i].injected >= 0) {
+			known = true;
+			inj += r->rec[i].injected;
 		}
-		json_u64(&j, "allocations", r->nrec);
-		json_u64(&j, "ok", ok);
-		json_u64(&j, "failed", r->nrec - ok);
-		errors_obj(&j, r->rec, r->nrec, 0);
-		json_u64(&j, "pages_requested", preq);
-		json_u64(&j, "pages_allocated", pok);
+	null_or_s64(j, "injected", known ? (int64_t)inj : -1);
+}
+
+static void write_summary(struct json *j, const struct cb_run *r)
+{
+	uint64_t *buf = calloc(r->nrec + 1, sizeof(uint64_t)),
+		 *sizes = calloc(r->nrec + 1, sizeof(uint64_t));
+	uint64_t ok = 0, preq = 0, pok = 0;
+	size_t i, n;
+
+	for (i = 0; i < r->nrec; i++) {
+		ok += r->rec[i].ok;
+		preq += r->rec[i].pages;
+		pok += r->rec[i].ok ? r->rec[i].pages : 0;
+	}
+	json_obj_begin(j, "summary");
+	json_u64(j, "allocations", r->nrec);
+	json_u64(j, "ok", ok);
+	json_u64(j, "failed", r->nrec - ok);
+	errors_obj(j, r->rec, r->nrec, 0);
+	json_u64(j, "pages_requested", preq);
+	json_u64(j, "pages_allocated", pok);
+	if (buf && sizes) {
 		n = sample(r, 0, F_USER, buf);
-		stats_obj(&j, "user_ns", buf, n);
+		stats_obj(j, "user_ns", buf, n);
 		n = sample(r, 0, F_KERNEL, buf);
-		stats_obj(&j, "kernel_ns", buf, n);
+		stats_obj(j, "kernel_ns", buf, n);
 		n = sample(r, 0, F_RELEASE, buf);
-		stats_obj(&j, "release_ns", buf, n);
-		nsz = distinct_sizes(r, sizes);
-		json_arr_begin(&j, "by_size");
-		for (i = 0; i < nsz; i++) {
-			uint64_t cnt = 0, cok = 0;
-			size_t q;
-
-			for (q = 0; q < r->nrec; q++)
-				if (r->rec[q].pages == sizes[i]) {
-					cnt++;
-					cok += r->rec[q].ok;
-				}
-			json_obj_begin(&j, NULL);
-			json_u64(&j, "pages", sizes[i]);
-			json_u64(&j, "allocations", cnt);
-			json_u64(&j, "ok", cok);
-			json_u64(&j, "failed", cnt - cok);
-			errors_obj(&j, r->rec, r->nrec, sizes[i]);
-			n = sample(r, sizes[i], F_USER, buf);
-			stats_obj(&j, "user_ns", buf, n);
-			n = sample(r, sizes[i], F_KERNEL, buf);
-			stats_obj(&j, "kernel_ns", buf, n);
-			json_obj_end(&j);
-		}
-		json_arr_end(&j);
-		if (nocc) {
-			json_obj_begin(&j, "occupancy");
-			if (c->occ_target >= 0)
-				json_double(&j, "target", c->occ_target);
-			else
-				json_null(&j, "target");
-			json_double(&j, "tolerance", c->occ_tol);
-			json_u64(&j, "n", nocc);
-			json_double(&j, "min", omin);
-			json_double(&j, "mean", osum / nocc);
-			json_double(&j, "max", omax);
-			if (c->occ_target >= 0)
-				json_u64(&j, "within_tolerance", within);
-			else
-				json_null(&j, "within_tolerance");
-			json_obj_end(&j);
-		} else {
-			json_null(&j, "occupancy");
-		}
-		accounting(r, &a);
-		json_obj_begin(&j, "accounting");
-		json_u64(&j, "records", a.records);
-		null_or_s64(&j, "kernel_calls",
-			    a.have_calls ? (int64_t)a.calls : -1);
-		json_u64(&j, "pages_ok", a.pages_ok);
-		null_or_s64(&j, "sysfs_pages_ok",
-			    a.have_sys ? (int64_t)a.sys_ok : -1);
-		json_u64(&j, "pages_failed", a.pages_fail);
-		null_or_s64(&j, "sysfs_pages_failed",
-			    a.have_sys ? (int64_t)a.sys_fail : -1);
-		json_bool(&j, "match", a.match);
-		json_obj_end(&j);
-		if (c->inject) {
-			uint64_t inj = 0;
-			bool known = false;
-
-			for (i = 0; i < r->nrec; i++)
-				if (r->rec[i].injected >= 0) {
-					known = true;
-					inj += r->rec[i].injected;
-				}
-			null_or_s64(&j, "injected", known ? (int64_t)inj : -1);
-		} else {
-			json_null(&j, "injected");
-		}
+		stats_obj(j, "release_ns", buf, n);
+		write_by_size(j, r, buf, sizes);
 	}
-	json_obj_end(&j);
-	json_obj_end(&j);
-	json_finish(&j);
+	write_occupancy_summary(j, r);
+	write_accounting(j, r);
+	json_obj_end(j);
 	free(buf);
 	free(sizes);
+}
+
+/* The whole document, section by section (docs/results.md). */
+static void write_doc(struct cb_run *r, FILE *f)
+{
+	struct json j;
+
+	json_init(&j, f, 2);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "schema", CB_SCHEMA);
+	write_run(&j, r);
+	write_areas(&j, r);
+	write_allocations(&j, r);
+	write_counters(&j, r);
+	write_summary(&j, r);
+	json_obj_end(&j);
+	json_finish(&j);
 }
 
 static int write_to(struct cb_run *r, const char *path)

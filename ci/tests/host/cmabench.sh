@@ -126,6 +126,46 @@ rc=$?
 t_eq "without root: exit 1 and says so" "1 cmabench: must run as root (CMA debugfs, /dev/cma_bench and /proc/kpageflags need it)" "$rc $out"
 t_eq "... and leaves no results directory" "" "$(ls "$tmp" | grep cmabench-)"
 
+# structure ------------------------------------------------------------------------
+# No two source files call each other, directly or round a circle: the
+# file-level call graph from the objects' defined and undefined symbols.
+cycles=$(/usr/bin/python3 - "$tmp/b/.obj/native" <<'PY'
+import glob, os, subprocess, sys
+defs, undefs = {}, {}
+for o in glob.glob(os.path.join(sys.argv[1], "*.o")):
+    name = os.path.basename(o)[:-2]
+    if name == "unit":
+        continue
+    d, u = set(), set()
+    for line in subprocess.run(["nm", o], capture_output=True, text=True).stdout.splitlines():
+        f = line.split()
+        if len(f) == 3 and f[1] in "TDBR":
+            d.add(f[2])
+        elif len(f) == 2 and f[0] == "U":
+            u.add(f[1])
+    defs[name], undefs[name] = d, u
+owner = {s: o for o, ds in defs.items() for s in ds}
+graph = {o: {owner[s] for s in undefs[o] if owner.get(s, o) != o} for o in defs}
+state, found = {}, []
+def visit(v, path):
+    state[v] = 1
+    for w in sorted(graph[v]):
+        if state.get(w) == 1:
+            found.append(" -> ".join(path[path.index(w):] + [w]))
+        elif w not in state:
+            visit(w, path + [w])
+    state[v] = 2
+for v in sorted(graph):
+    if v not in state:
+        visit(v, [v])
+print(len(defs) if not found else "; ".join(found))
+PY
+)
+case $cycles in
+[1-9]*) t_ok "no call cycle between cmabench's $cycles object files" ;;
+*) t_fail "no call cycle between cmabench's files" "$cycles" ;;
+esac
+
 # style --------------------------------------------------------------------------
 srcs=$(cd "$ROOT" && ls tools/cmabench/*.[ch] tools/cmabench/tests/*.c tools/lib/*.[ch])
 if out=$(cd "$ROOT" && clang-format --dry-run -Werror $srcs 2>&1); then

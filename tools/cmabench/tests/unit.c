@@ -19,7 +19,6 @@
 #include "stats.h"
 #include "util.h"
 
-volatile sig_atomic_t cb_stop;
 static int n, failed;
 
 static void ok(int cond, const char *fmt, ...)
@@ -34,15 +33,6 @@ static void ok(int cond, const char *fmt, ...)
 	va_end(ap);
 	putchar('\n');
 	failed += !cond;
-}
-
-void cb_err(struct cb_run *r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(r->error, sizeof(r->error), fmt, ap);
-	va_end(ap);
 }
 
 /* Parse a command line given as one string; returns the exit code. */
@@ -300,6 +290,39 @@ static void test_kpage_runs(void)
 	   "kpage kinds: free, cma, anon, shmem, file, other");
 }
 
+static struct cb_run ctx_run;
+
+static void *err_thread(void *arg)
+{
+	int i;
+
+	for (i = 0; i < 1000; i++)
+		cb_err(&ctx_run, "from thread %s, error %d of 1000",
+		       (const char *)arg, i);
+	return NULL;
+}
+
+static void test_ctx(void)
+{
+	struct cb_run *r = &ctx_run;
+	pthread_t t;
+
+	cb_run_init(r, 0, NULL);
+	ok(!cb_failed(r) && r->dev_fd == -1 && r->occ.landing < 0,
+	   "run context: no error at the start, nothing open");
+	ok(cb_err(r, "first %d", 1) == -1 && cb_err(r, "second") == -1 &&
+		   !strcmp(r->error, "first 1") && cb_failed(r),
+	   "run context: the first error stays, cb_err returns -1");
+	memset(r->error, 0, sizeof(r->error));
+	pthread_create(&t, NULL, err_thread, "a");
+	err_thread("b");
+	pthread_join(t, NULL);
+	ok(!strcmp(r->error, "from thread a, error 0 of 1000") ||
+		   !strcmp(r->error, "from thread b, error 0 of 1000"),
+	   "run context: two threads' errors, the first one whole");
+	cb_run_destroy(r);
+}
+
 /*
  * The area map of the sample run: before request i the area holds i * 1024
  * anon pages from its base and, from the second request on, the 1-page
@@ -310,15 +333,16 @@ static void sample_maps(struct cb_run *r)
 	const size_t pages = r->areas[0].pages, nrec = r->nrec;
 	size_t i, p;
 
-	r->kp.kind = calloc(pages, 1);
-	r->kp_ok = r->mix_valid = true;
+	r->occ.kp.kind = calloc(pages, 1);
+	r->occ.kp_ok = r->occ.valid = true;
 	for (i = 0; i < nrec; i++) {
 		r->nrec = i +
 			  1; /* the records so far: request i is this round's */
 		for (p = 0; p < pages; p++)
-			r->kp.kind[p] = p < i * 1024 ? KPAGE_ANON : KPAGE_FREE;
+			r->occ.kp.kind[p] = p < i * 1024 ? KPAGE_ANON :
+							   KPAGE_FREE;
 		if (i)
-			r->kp.kind[pages - 1] = KPAGE_CMA;
+			r->occ.kp.kind[pages - 1] = KPAGE_CMA;
 		cb_areamap_round(r, i);
 		cb_areamap_after_round(r, i);
 	}
@@ -330,9 +354,9 @@ static void sample_maps(struct cb_run *r)
 		   r->am.map[CB_MAP_FIRST].nruns == 1 &&
 		   r->am.map[CB_MAP_LAST].nruns == 3,
 	   "area maps at the first request, the first failure and the last");
-	free(r->kp.kind);
-	r->kp.kind = NULL;
-	r->kp_ok = r->mix_valid = false;
+	free(r->occ.kp.kind);
+	r->occ.kp.kind = NULL;
+	r->occ.kp_ok = r->occ.valid = false;
 }
 
 /* A run with known records, written as result.json to @dir. */
@@ -398,6 +422,7 @@ int main(int argc, char **argv)
 	test_stats();
 	test_json();
 	test_kpage_runs();
+	test_ctx();
 	if (argc > 1)
 		ok(sample_doc(argv[1]) == 0,
 		   "a sample result.json is written to %s", argv[1]);

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Backend cma_bench: /dev/cma_bench (patched kernels, CONFIG_CMA_BENCH).
+ * Any area, any alignment, the kernel's own time, busy retries and pfn of
+ * every request, and long-term pins of in-use area pages. Everything
+ * allocated or pinned through the file is released when it is closed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/cma_bench.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cmabench.h"
+#include "util.h"
+
+int cb_cma_bench_areas(struct cb_run *r)
+{
+	struct cma_bench_area a;
+	unsigned int i;
+
+	if (!r->feat.cma_bench_dev)
+		return 0;
+	r->dev_fd = open("/dev/cma_bench", O_RDWR | O_CLOEXEC);
+	if (r->dev_fd < 0)
+		return cb_err(r, "cannot open /dev/cma_bench: %s",
+			      strerror(errno));
+	for (i = 0; i < CB_MAX_AREAS; i++) {
+		memset(&a, 0, sizeof(a));
+		a.index = i;
+		if (ioctl(r->dev_fd, CMA_BENCH_IOC_AREA, &a))
+			break;
+		a.name[CMA_BENCH_NAME_LEN - 1] = '\0';
+		cb_add_area(r, a.name, a.base_pfn, a.count, a.order_per_bit);
+	}
+	return 0;
+}
+
+static bool present(struct cb_run *r)
+{
+	return r->dev_fd >= 0;
+}
+
+static int check(struct cb_run *r)
+{
+	if (!present(r))
+		return cb_err(
+			r,
+			"backend cma_bench: no /dev/cma_bench (needs the patched kernel with CONFIG_CMA_BENCH)");
+	return 0;
+}
+
+static int nothing(struct cb_run *r)
+{
+	(void)r;
+	return 0; /* the device was opened to list the areas */
+}
+
+static int alloc(struct cb_run *r, uint64_t pages, unsigned int align,
+		 struct cb_buf *b, struct cb_record *rec)
+{
+	struct cma_bench_alloc a;
+	uint64_t t0, t1;
+	int rc;
+
+	memset(&a, 0, sizeof(a));
+	snprintf(a.area, sizeof(a.area), "%s", r->cfg.area);
+	a.count = pages;
+	a.align = align;
+	t0 = now_ns();
+	rc = ioctl(r->dev_fd, CMA_BENCH_IOC_ALLOC, &a);
+	t1 = now_ns();
+	if (rc)
+		return cb_err(r,
+			      "CMA_BENCH_IOC_ALLOC of %" PRIu64
+			      " pages (align %u) from '%s': %s",
+			      pages, align, r->cfg.area, strerror(errno));
+	rec->user_ns = t1 - t0;
+	rec->ok = a.error == 0;
+	rec->err = -a.error;
+	rec->kernel_ns = a.elapsed_ns;
+	rec->retries = a.retries;
+	if (rec->ok) {
+		rec->pfn = a.pfn;
+		b->handle = a.handle;
+	}
+	return 0;
+}
+
+static int release(struct cb_run *r, struct cb_buf *b)
+{
+	struct cma_bench_handle h = { .handle = b->handle };
+
+	return ioctl(r->dev_fd, CMA_BENCH_IOC_FREE, &h) ? -1 : 0;
+}
+
+static int pin(struct cb_run *r, uint64_t pfn, uint64_t count, bool range,
+	       struct cb_pin *out)
+{
+	struct cma_bench_pin p;
+
+	memset(&p, 0, sizeof(p));
+	snprintf(p.area, sizeof(p.area), "%s", r->cfg.area);
+	p.pfn = pfn;
+	p.count = count;
+	p.flags = range ? CMA_BENCH_PIN_RANGE : 0;
+	if (ioctl(r->dev_fd, CMA_BENCH_IOC_PIN, &p))
+		return cb_err(r,
+			      "CMA_BENCH_IOC_PIN of %" PRIu64
+			      " pages in '%s': %s",
+			      count, r->cfg.area, strerror(errno));
+	out->handle = p.handle;
+	out->pinned = p.pinned;
+	out->held = true;
+	return 0;
+}
+
+static void unpin(struct cb_run *r, struct cb_pin *p)
+{
+	struct cma_bench_handle h = { .handle = p->handle };
+
+	if (!p->held || r->dev_fd < 0)
+		return;
+	ioctl(r->dev_fd, CMA_BENCH_IOC_UNPIN, &h);
+	p->held = false;
+}
+
+static void dev_close(struct cb_run *r)
+{
+	/* Closing /dev/cma_bench frees whatever is still allocated or pinned. */
+	if (r->dev_fd >= 0)
+		close(r->dev_fd);
+	r->dev_fd = -1;
+}
+
+const struct cb_backend_ops cb_cma_bench_ops = {
+	.name = "cma_bench",
+	.caps = CB_CAP_ALIGN | CB_CAP_PFN | CB_CAP_KERNEL_TIME |
+		CB_CAP_ANY_ORDER | CB_CAP_THREADS | CB_CAP_PIN,
+	.present = present,
+	.check = check,
+	.open = nothing,
+	.alloc = alloc,
+	.free = release,
+	.pin = pin,
+	.unpin = unpin,
+	.close = dev_close,
+};

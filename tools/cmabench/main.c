@@ -371,8 +371,8 @@ static int run(struct cb_run *r)
 				   "driving the occupancy"))
 				break;
 		} else if (r->feat.kpageflags && cb_scan_area(r)) {
-			r->occ.valid =
-				false; /* measured when it can be, no more */
+			/* not driven: measured when it can be, no more */
+			r->occ.valid = false;
 		}
 		if (cb_stop)
 			break;

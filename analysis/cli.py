@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
-"""The command line: report, compare, dashboard, summary, synth.
+"""The command line: report, compare, regress, dashboard, summary, synth.
 
-Exit status: 0 success (compare: no significant regression), 1 compare found
-a significant regression beyond the threshold, 2 bad input or usage (one line
-on stderr: ``analysis: FILE: PROBLEM``).
+Exit status: 0 success (compare, regress: no significant regression), 1
+compare or regress found a significant regression beyond the threshold, 2 bad
+input or usage, or regress could not compare (one line on stderr:
+``analysis: FILE: PROBLEM``).
 """
 
 import argparse
 import os
+import re
 import sys
 
 from .errors import InputError
@@ -15,10 +17,12 @@ from .errors import InputError
 EPILOG = """examples:
   python3 -m analysis report results/20250101-120000-abcd1234
   python3 -m analysis compare results/base results/cand --threshold 10 --json verdict.json
-  python3 -m analysis dashboard results/ build/dashboard
+  python3 -m analysis regress results/regress/20261201-093000-4242
+  python3 -m analysis dashboard results/store results/dashboard
   python3 -m analysis synth /tmp/run --seed 1 --allocations 1000
 
-exit status: 0 ok, 1 compare found a regression, 2 bad input or usage"""
+exit status: 0 ok, 1 compare/regress found a regression, 2 bad input or usage
+(regress: could not compare)"""
 
 
 def _report(a):
@@ -45,6 +49,14 @@ def _compare(a):
     from .compare import run_compare
     return run_compare(a.base_dir, a.cand_dir, threshold=a.threshold / 100.0, alpha=a.alpha,
                        min_runs=a.min_runs, out_html=a.output, out_json=a.json, quiet=a.quiet)
+
+
+def _regress(a):
+    from .regress import run_regress
+    return run_regress(a.regress_dir, store=a.store, dashboard=a.dashboard, alpha=a.alpha,
+                       min_runs=a.min_runs,
+                       threshold=None if a.threshold is None else a.threshold / 100.0,
+                       base_url=a.url, reports=not a.no_reports, quiet=a.quiet)
 
 
 def _dashboard(a):
@@ -93,6 +105,14 @@ def _percent(s):
     return v
 
 
+def _url(s):
+    import urllib.parse
+    u = urllib.parse.urlsplit(s)
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*$", u.scheme or "") or not (u.netloc or u.scheme == "file"):
+        raise argparse.ArgumentTypeError(f"'{s}' is not an absolute URL (https://host/path/)")
+    return s
+
+
 def parser():
     p = argparse.ArgumentParser(prog="cmakit-analysis", description="Reports, verdicts and dashboards "
                                 "over cmakit results (cmabench, cmatrace, BPF collectors).",
@@ -124,6 +144,20 @@ def parser():
     c.add_argument("-o", "--output", help="HTML page (default: none)")
     c.add_argument("--json", help="verdict JSON (default: none; '-' for stdout)")
     c.set_defaults(func=_compare)
+
+    g = sub.add_parser("regress", parents=[common],
+                       help="verdicts, kcidb document and dashboard of one `make regress` invocation")
+    g.add_argument("regress_dir", help="the invocation's directory: holds manifest.json (ci/regress.sh)")
+    g.add_argument("--store", help="the results store the dashboard is built from (default results/store)")
+    g.add_argument("--dashboard", help="the dashboard's directory (default results/dashboard)")
+    g.add_argument("--threshold", type=_percent, default=None,
+                   help="smallest change, in percent, that counts as a regression (default: the manifest's)")
+    g.add_argument("--alpha", type=_fraction, default=0.05, help="as for compare (default 0.05)")
+    g.add_argument("--min-runs", type=_positive_int, default=3, help="runs needed on each side (default 3)")
+    g.add_argument("--url", type=_url, help="base URL the invocation's directory is published at, for the kcidb "
+                   "document's output_files (default: file:// URLs)")
+    g.add_argument("--no-reports", action="store_true", help="do not render missing run reports in the dashboard")
+    g.set_defaults(func=_regress)
 
     d = sub.add_parser("dashboard", parents=[common], help="static trend site over a store of runs")
     d.add_argument("store_dir")

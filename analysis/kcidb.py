@@ -169,8 +169,8 @@ def tests(manifest, scenario, verdict, files, root, base_url=None, started=None)
     out = []
     used = set()
     rows = verdict.get("metrics") or []
-    if not rows and verdict.get("status") == "ERROR":
-        # nothing could be measured: the scenario itself is the test
+    if verdict.get("status") == "ERROR" and all(r["status"] == "SKIP" for r in rows):
+        # nothing could be compared (no runs on a side): the scenario itself is the test
         out.append({"id": f"{ORIGIN}:{manifest['id']}:test:{scen}", "origin": ORIGIN, "build_id": bid,
                     "path": f"{ORIGIN}.{scen}", "status": "ERROR",
                     "comment": "; ".join(verdict.get("problems") or []) or "no metrics to compare",

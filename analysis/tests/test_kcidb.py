@@ -208,3 +208,21 @@ def test_helpers():
     assert kcidb.rfc3339("2026-12-01T09:30:00Z") == "2026-12-01T09:30:00+00:00"
     assert kcidb.rfc3339("2026-12-01T09:30:00") == "2026-12-01T09:30:00+00:00"
     assert kcidb.rfc3339("yesterday") is None
+
+
+def test_no_runs_on_a_side_is_one_error_test(validator, tmp_path):
+    rdir, store, _ = make_regress(tmp_path, scenarios={"smoke": 1.0, "pinned": 1.0}, n=60)
+    with open(os.path.join(rdir, "manifest.json")) as f:
+        man = json.load(f)
+    man["scenarios"]["pinned"]["cand"] = []
+    with open(os.path.join(rdir, "manifest.json"), "w") as f:
+        json.dump(man, f)
+    r = cli("regress", rdir, "--store", store, "--dashboard", tmp_path / "dash", "--no-reports")
+    assert r.returncode == 2 and "scenario 'pinned'" in r.stderr, r.stdout + r.stderr
+    with open(os.path.join(rdir, "kcidb.json")) as f:
+        doc = json.load(f)
+    assert _errors(validator, doc) == []
+    pinned = [t for t in doc["tests"] if t["path"].startswith("cmakit.pinned")]
+    assert [(t["path"], t["status"]) for t in pinned] == [("cmakit.pinned", "ERROR")]
+    assert "at least 3" in pinned[0]["comment"]
+    assert all(t["status"] in ("PASS", "DONE") for t in doc["tests"] if t["path"].startswith("cmakit.smoke."))

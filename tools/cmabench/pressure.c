@@ -298,20 +298,23 @@ int cb_pin_round(struct cb_run *r)
 	struct cb_pressure_state *ps = r->press;
 	const struct cb_backend_ops *be = cb_pinner(r);
 	const struct cb_area *a = &r->areas[r->ai];
+	int rc;
 
 	if (!ps || !ps->pin_pages || !be)
 		return 0;
 	cb_pin_release(r);
-	if (ps->pin_offset >= 0) {
+	if (ps->pin_offset >= 0)
 		/* every in-use page of the range */
-		if (be->pin(r, a->base_pfn + ps->pin_offset, ps->pin_pages,
-			    true, &ps->pin))
-			return -1;
-	} else if (be->pin(r, 0, /* up to count in-use pages from the base */
-			   ps->pin_pages < a->pages ? ps->pin_pages : a->pages,
-			   false, &ps->pin)) {
-		return -1; /* more than the area is -EINVAL */
-	}
+		rc = be->pin(r, a->base_pfn + ps->pin_offset, ps->pin_pages,
+			     true, &ps->pin);
+	else
+		/* up to count in-use pages from the base; more than the area is -EINVAL */
+		rc = be->pin(r, 0,
+			     ps->pin_pages < a->pages ? ps->pin_pages :
+							a->pages,
+			     false, &ps->pin);
+	if (rc)
+		return -1;
 	r->pinned_last = ps->pin.pinned;
 	return 0;
 }

@@ -169,9 +169,13 @@ def _pct(v):
 
 def html_overall(doc, manifest, dashboard_rel):
     v = doc
-    k = [[label] + [manifest[side].get(key, "-") for key in SIDE_KEYS] for side, label in kcidb.SIDES]
+    def cell(side, key):              # hashes abbreviated; verdict.json has them whole
+        x = manifest[side].get(key, "-")
+        return x[:12] if key in ("git_commit", "config") else x
+
+    k = [[key] + [cell(side, key) for side, _ in kcidb.SIDES] for key in SIDE_KEYS]
     parts = [f'<h1>cmakit regress {H.esc(v["id"])}: <span class="{v["status"]}">{v["status"]}</span></h1>',
-             H.table(["side"] + list(SIDE_KEYS), k, left=len(SIDE_KEYS) + 1, cls="meta"),
+             H.table(["kernel", "baseline", "candidate"], k, left=3, cls="meta"),
              f'<p class="note">FAIL when a metric of the candidate is significantly worse than the '
              f'baseline (one-sided Mann-Whitney U over per-run values, p &lt;= {v["alpha"]}, confirmed by '
              f'the pooled per-allocation test) and its median more than {100 * v["threshold"]:.0f}% worse; '
@@ -182,15 +186,15 @@ def html_overall(doc, manifest, dashboard_rel):
         parts.append("<h2>Regressions</h2>")
         parts.append(H.table(["scenario", "metric", "change", "note"],
                              [("FAIL", [r["scenario"], r["metric"], _pct(r["change"]), r["note"]])
-                              for r in v["regressions"]], left=2))
+                              for r in v["regressions"]], left=4))
     rows = []
     for name, s in v["scenarios"].items():
         rows.append((s["status"], [("raw", f'<a href="{H.esc(s["html"])}">{H.esc(name)}</a>'),
-                                   s["status"], s["runs"]["base"], s["runs"]["cand"],
-                                   ", ".join(s["regressions"]) or "-", "; ".join(s["problems"]) or ""]))
+                                   s["status"], ", ".join(s["regressions"]) or "-",
+                                   "; ".join(s["problems"]) or "", s["runs"]["base"], s["runs"]["cand"]]))
     parts.append("<h2>Scenarios</h2>")
-    parts.append(H.table(["scenario (verdict)", "status", "baseline runs", "candidate runs",
-                          "regressions", "problems"], rows, left=1))
+    parts.append(H.table(["scenario (verdict)", "status", "regressions", "problems", "baseline runs",
+                          "candidate runs"], rows, left=4))
     links = ['<a href="kcidb.json">kcidb.json</a> (KCIDB I/O schema '
              f'v{kcidb.KCIDB_MAJOR}.{kcidb.KCIDB_MINOR})', '<a href="verdict.json">verdict.json</a>',
              '<a href="manifest.json">manifest.json</a>']

@@ -207,3 +207,35 @@ def test_refreshes_the_dashboard_from_the_store(tmp_path):
     v = json.load(open(os.path.join(rdir, "verdict.json")))
     assert os.path.isfile(os.path.join(rdir, v["dashboard"]))
     assert release("bbbb33334444") in (dash / "smoke.html").read_text()
+
+
+def test_real_runs_of_the_board(tmp_path):
+    # the real run captured on the board (fixtures/real-smoke), stored six times as
+    # make regress stores it: its own result names the release the manifest must give
+    import shutil
+    from conftest import FIXTURES
+    real = os.path.join(FIXTURES, "real-smoke")
+    with open(os.path.join(real, "result.json")) as f:
+        rel = json.load(f)["run"]["kernel"]["release"]
+    store = tmp_path / "store"
+    rdir = tmp_path / "regress" / "r1"
+    rdir.mkdir(parents=True)
+    sides = {"base": [], "cand": []}
+    for i in range(3):
+        for side in sides:
+            d = store / "smoke" / rel / f"r1-{side}{i + 1}"
+            shutil.copytree(real, d)
+            sides[side].append(str(d))
+    k = {"variant": "cmakit", "release": rel, "arch": "x86_64"}
+    man = {"schema": "cmakit.regress/1.0", "id": "r1", "base": k, "cand": dict(k),
+           "scenarios": {"smoke": sides}}
+    write_manifest(rdir, man)
+    r = _regress(rdir, store, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    v = json.load(open(rdir / "verdict.json"))
+    assert v["status"] == "PASS" and v["scenarios"]["smoke"]["runs"] == {"base": 3, "cand": 3}
+    # the manifest naming another kernel for the candidate is caught
+    man["cand"]["release"] = rel.replace("-cmakit-", "-stock-")
+    write_manifest(rdir, man)
+    r = _regress(rdir, store, tmp_path)
+    assert r.returncode == 2 and f"a run of kernel {rel}, listed as a candidate run of" in r.stderr

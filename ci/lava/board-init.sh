@@ -29,8 +29,12 @@ hostname cmakit-board
 echo 1 >/proc/sys/kernel/printk
 # A host directory shared over 9p with tag cmakit-out (ci/lava/lava-run.sh)
 # is mounted at /mnt/out: cmabench's results directories come back there.
-mkdir -p /mnt/out
-mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 cmakit-out /mnt/out 2>/dev/null || rmdir /mnt/out
+for t in /sys/bus/virtio/drivers/9pnet_virtio/*/mount_tag; do
+	[ "$(cat "$t" 2>/dev/null)" = cmakit-out ] || continue
+	mkdir -p /mnt/out
+	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 cmakit-out /mnt/out ||
+		echo "cmakit-board: mounting the cmakit-out share failed"
+done
 echo "cmakit-board: up after $(cut -d' ' -f1 /proc/uptime) s, cma: $(grep CmaTotal /proc/meminfo)"
 export PS1='cmakit-board# '
 # A shell that owns the console (job control, ^C), respawned if it exits.

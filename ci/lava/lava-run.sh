@@ -121,18 +121,20 @@ echo "$(($(date +%s) - start))" >"$out/seconds"
 
 # The cases LAVA recorded for the definition (its results, not the shell's).
 /usr/bin/python3 - "$out/lava.log" >"$out/results.tsv" <<'EOF' || exit 1
-import json, sys
+import sys, yaml
+# lava-run logs one YAML flow mapping per line ({"dt": ..., "lvl": ..., "msg": ...}).
 for line in open(sys.argv[1], errors="replace"):
-    try:
-        rec = json.loads(line)
-    except ValueError:
+    if '"lvl": "results"' not in line:
         continue
-    msg = rec.get("msg")
-    if rec.get("lvl") != "results" or not isinstance(msg, dict):
+    try:
+        msg = yaml.load(line, Loader=yaml.SafeLoader)["msg"]
+    except (yaml.YAMLError, LookupError, TypeError):
+        continue
+    if not isinstance(msg, dict):
         continue
     if msg.get("definition") == "lava":
         if msg.get("case") == "job":
-            print("\t".join(["lava", "job", msg.get("result", ""), "", ""]))
+            print("\t".join(["lava", "job", str(msg.get("result", "")), "", ""]))
         continue
     print("\t".join(str(msg.get(k, "")) for k in ("set", "case", "result", "measurement", "units")))
 EOF

@@ -245,9 +245,9 @@ def alt_name(alt):
 def closure(listed, db, provides):
     """{package: why} for the listed packages and what they pull in."""
     why = {p: f"listed in {src}" for p, src in listed.items()}
-    todo = list(listed)
+    todo = sorted(listed)
     while todo:
-        p = todo.pop()
+        p = todo.pop(0)
         if p not in db:
             continue
         for group in db[p][2]:
@@ -330,13 +330,13 @@ def main(argv):
 
     def fine(pkg):
         prio, essential = db.get(pkg, ("?", False, []))[:2]
-        if pkg in why:
+        if pkg in listed:
             return why[pkg]
         if prio in BASE_PRIORITIES:
             return f"priority {prio}"
         if essential:
             return "Essential"
-        return None
+        return why.get(pkg)
 
     def holders(path):
         out = []

@@ -10,8 +10,9 @@
 #                                ci/lava/board-init.sh, for the QEMU device
 #
 # usage: ci/lava/mkimages.sh OUTDIR
-#   ARCH=arm64    the arm64 bundle (static cmabench from gcc-aarch64-linux-gnu);
-#                 the ramdisk then needs BUSYBOX=<a static arm64 busybox>
+#   ARCH=arm64    the arm64 bundle (static cmabench from gcc-aarch64-linux-gnu)
+#                 for a real board; the ramdisk only with BUSYBOX=<a static
+#                 arm64 busybox> (Debian's busybox-static:arm64)
 #   BUSYBOX=FILE  the static busybox of the ramdisk (default /bin/busybox,
 #                 Debian's busybox-static)
 set -euo pipefail
@@ -22,12 +23,15 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 out=$1
 arch=${ARCH:-}
 busybox=${BUSYBOX:-/bin/busybox}
+ramdisk=1
 case $arch in '' | x86_64 | arm64) ;; *) echo "mkimages: ARCH must be x86_64 or arm64, got '$arch'" >&2; exit 2 ;; esac
 [ "$arch" != x86_64 ] || arch=
-command -v cpio >/dev/null || die "mkimages: cpio is missing (make deps)"
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
-	die "mkimages: $busybox is not a static busybox (BUSYBOX=FILE; Debian: busybox-static)"
-[ -z "$arch" ] || [ -n "${BUSYBOX:-}" ] || die "mkimages: ARCH=arm64 needs BUSYBOX=<a static arm64 busybox> for the ramdisk"
+[ -z "$arch" ] || [ -n "${BUSYBOX:-}" ] || ramdisk=0
+if [ $ramdisk = 1 ]; then
+	command -v cpio >/dev/null || die "mkimages: cpio is missing (make deps)"
+	file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+		die "mkimages: $busybox is not a static busybox (BUSYBOX=FILE; Debian: busybox-static)"
+fi
 
 mkdir -p "$out"
 tmp=$(mktemp -d "$out/.mkimages.XXXXXX")
@@ -52,6 +56,11 @@ cp "$ROOT/ci/lava/cmakit-metrics.sh" "$ROOT/ci/lava/cmakit-scenarios.yaml" "$b/c
 chmod 755 "$b/ci/lava/cmakit-metrics.sh"
 tar -C "$b" --owner=0 --group=0 -czf "$tmp/cmakit-bundle.tar.gz" tools ci
 
+if [ $ramdisk = 0 ]; then
+	mv "$tmp/cmakit-bundle.tar.gz" "$out/"
+	echo "mkimages: $out/cmakit-bundle.tar.gz (no ramdisk: ARCH=$arch needs BUSYBOX=FILE)"
+	exit 0
+fi
 r=$tmp/ramdisk
 mkdir -p "$r/bin" "$r/sbin" "$r/usr/bin" "$r/usr/sbin" "$r/proc" "$r/sys" "$r/dev" "$r/tmp" "$r/root" "$r/opt" "$r/etc"
 cp "$busybox" "$r/bin/busybox"

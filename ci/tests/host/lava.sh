@@ -106,6 +106,17 @@ for s in $(yq 'd["params"]["SCENARIOS"]' "$DEF"); do
 	"$CB" --list 2>/dev/null | awk '{print $1}' | grep -qx -- "${s%%:*}" || missing+=" $s"
 done
 t_eq "definition: the default scenarios are cmabench's" "" "$missing"
+if command -v aarch64-linux-gnu-gcc >/dev/null; then
+	if out=$(ARCH=arm64 "$L/mkimages.sh" "$tmp/arm64" 2>&1) &&
+		tar -xzOf "$tmp/arm64/cmakit-bundle.tar.gz" tools/cmabench/cmabench >"$tmp/arm64/cmabench" &&
+		file "$tmp/arm64/cmabench" | grep -q 'ARM aarch64.*statically linked'; then
+		t_ok "mkimages ARCH=arm64: a bundle with a static arm64 cmabench for a real board"
+	else
+		t_fail "mkimages ARCH=arm64: a bundle with a static arm64 cmabench for a real board" "$out" "$(file "$tmp/arm64/cmabench" 2>&1)"
+	fi
+else
+	t_skip "mkimages ARCH=arm64: a bundle with a static arm64 cmabench" "gcc-aarch64-linux-gnu not installed (make deps)"
+fi
 out=$("$L/mkimages.sh" 2>&1)
 rc=$?
 [ $rc -eq 2 ] && [ "$(echo "$out" | wc -l)" -eq 1 ] && t_ok "mkimages without OUTDIR: one line, status 2" ||
@@ -302,6 +313,9 @@ elif have_lava_run; then
 	fi
 	t_eq "lava-run: an unknown scenario fails its case, and the run exits 1" "nosuch nosuch-cmabench fail 1" \
 		"$(awk -F '\t' '$1 == "nosuch" { print $1, $2, $3 }' "$tsv" 2>/dev/null) $rc"
+	reports=$(grep '"lvl": "target"' "$out_dir/lava.log" 2>/dev/null |
+		grep -E 'Oops|BUG:|WARNING:|Kernel panic|KASAN|possible circular locking|general protection' | cut -c1-200 | head -n 3)
+	t_eq "lava-run: the board's console shows no kernel oops, BUG, WARNING or panic" "" "$reports"
 	t_eq "lava-run: the job did not leave its work directory behind" "" \
 		"$(ls -d /var/lib/lava/dispatcher/tmp/cmakit-* "$out_dir/work" 2>/dev/null)"
 	res=$(check_cases "$out_dir/results.tsv" "$out_dir/board" 2>&1)

@@ -6,7 +6,7 @@
 
 SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-export ROOT V DEBUG
+export ROOT V DEBUG KERNEL
 
 ifeq ($(V),1)
 Q :=
@@ -14,23 +14,20 @@ else
 Q := @
 endif
 
-KERNEL_OUT := build/kernel/out$(if $(filter 1,$(DEBUG)),-debug)
-BZIMAGE := $(KERNEL_OUT)/arch/x86/boot/bzImage
-
 # Board settings, passed to ci/vm/run.sh
 export VM_MEM VM_CPUS VM_CMA VM_APPEND VM_TIMEOUT VM_OUT
 
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile bpf/Makefile))
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -vE '^(kernel-patches|tools/include)/')
 
-.PHONY: all help deps kernel tools bpf fuzz vm test run bench clean distclean lint format
+.PHONY: all help deps kernel tools bpf fuzz vm test run bench regress clean distclean lint format
 
 all: kernel tools
 
 help:
 	@echo 'cmakit targets:'
 	@echo '  deps      install the Debian packages the project needs (as root)'
-	@echo '  kernel    build the patched 6.1 board kernel (DEBUG=1: debug variant)'
+	@echo '  kernel    build the board kernel KERNEL=cmakit|stock|debug|series:DIR|git:REF'
 	@echo '  tools     build the user-space tools (tools/*, bpf/)'
 	@echo '  bpf       build the BPF tools only'
 	@echo '  fuzz      run the trace parser fuzzer (FUZZ_SECONDS=600)'
@@ -41,7 +38,9 @@ help:
 	@echo '  lint      clang-format check, cppcheck, checkpatch --strict on the series'
 	@echo '  format    clang-format the C sources in place'
 	@echo '  clean     remove build/ (kernel trees, objects); distclean also results/'
-	@echo 'variables: V=1 verbose, DEBUG=1 debug kernel, VM_MEM VM_CPUS VM_CMA VM_APPEND VM_TIMEOUT'
+	@echo '  regress   BASE=<variant> CAND=<variant> [SCENARIOS=...] [RUNS=5]: a verdict'
+	@echo 'variables: V=1 verbose, KERNEL=<variant> (kernel, vm, run, test, bench; DEBUG=1 means'
+	@echo '           KERNEL=debug), VM_MEM VM_CPUS VM_CMA VM_APPEND VM_TIMEOUT'
 
 deps:
 	$(Q)bash ci/deps.sh
@@ -70,6 +69,9 @@ test: kernel tools
 
 bench: kernel tools
 	$(Q)bash ci/bench.sh
+
+regress: deps tools
+	$(Q)BASE='$(BASE)' CAND='$(CAND)' bash ci/regress.sh
 
 lint:
 	$(Q)bash ci/lint.sh

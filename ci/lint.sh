@@ -23,7 +23,7 @@ for f in $(git ls-files '*.sh' .ci/run); do
 	bash -n "$f" || { echo "lint: $f does not parse" >&2; rc=1; }
 done
 
-mapfile -t patches < <(sed 's/#.*//; /^[[:space:]]*$/d' kernel-patches/series | awk -v r="$ROOT" '{print r "/kernel-patches/" $1}')
+mapfile -t patches < <(series_patches "$ROOT/kernel-patches")
 if [ ${#patches[@]} -gt 0 ]; then
 	cp=$ROOT/build/kernel/src/scripts/checkpatch.pl
 	if [ ! -x "$cp" ]; then

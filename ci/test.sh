@@ -3,30 +3,31 @@
 #
 # `make test`: run every suite, print its TAP, end with "N passed, N failed".
 # Suites: host unit tests, the runner's own tests, and the board tests that
-# run inside the virtual board, then (suite "debug") the kernel's board tests
-# again on the debug kernel. TESTS='unit board' picks suites;
-# BOARD_TESTS='foundation ...' picks board tests. A board test may carry a
-# "# vm-args: ..." line (ci/vm/run.sh options); tests with the same line
-# share one boot.
+# run inside the virtual board on the cmakit kernel, then (suite "debug") the
+# kernel's board tests again on the debug kernel and (suite "stock") the
+# tools' board tests and the main job on the stock kernel. TESTS='unit
+# board' picks suites; BOARD_TESTS='foundation ...' picks board tests.
+# KERNEL=<variant> (DEBUG=1: KERNEL=debug) runs the board suite on that
+# kernel instead, and leaves out the other kernels' suites. A board test may
+# carry a "# vm-args: ..." line (ci/vm/run.sh options, split like shell
+# words but never evaluated); tests with the same line share one boot.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/ci/lib.sh"
 . "$ROOT/ci/tests/board/lib.sh"
+spec=$(kernel_spec)
+export KERNEL=$spec
+unset DEBUG
+kernel_variant "$spec" || exit 2
 OUT=$ROOT/build/test
+[ "$spec" = cmakit ] || OUT=$ROOT/build/test-$KV_NAME
 mkdir -p "$OUT"
-# DEBUG=1 (make test DEBUG=1): the board suites boot the debug kernel
-# (lockdep, DEBUG_VM, DEBUG_PAGEALLOC), built by make kernel DEBUG=1.
-if [ "${DEBUG:-0}" = 1 ]; then
-	export CMAKIT_DEBUG_KERNEL=1
-	OUT=$ROOT/build/test-debug
-	mkdir -p "$OUT"
-fi
 # Host suites: every ci/tests/host/<name>.sh (TAP on stdout), then the board.
 host_suites=$(cd "$ROOT/ci/tests/host" && ls *.sh | sed 's/\.sh$//' | sort | tr '\n' ' ')
-if [ "${DEBUG:-0}" = 1 ]; then
-	SUITES=${TESTS:-$host_suites board}
+if [ "$spec" = cmakit ]; then
+	SUITES=${TESTS:-$host_suites board debug stock}
 else
-	SUITES=${TESTS:-$host_suites board debug}
+	SUITES=${TESTS:-$host_suites board}
 fi
 
 pass=0
@@ -41,9 +42,9 @@ run_suite() {
 	echo "# suite $name"
 	"$@" 2>&1 | tee "$OUT/$name.tap"
 	rc=${PIPESTATUS[0]}
-	p=$(grep -cE '^ok ' "$OUT/$name.tap" | tr -d ' ')
-	s=$(grep -cE '^ok .*# SKIP' "$OUT/$name.tap" | tr -d ' ')
-	f=$(grep -cE '^not ok ' "$OUT/$name.tap" | tr -d ' ')
+	p=$(grep -acE '^ok ' "$OUT/$name.tap" | tr -d ' ')
+	s=$(grep -acE '^ok .*# SKIP' "$OUT/$name.tap" | tr -d ' ')
+	f=$(grep -acE '^not ok ' "$OUT/$name.tap" | tr -d ' ')
 	p=$((p - s))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		echo "not ok - suite $name exited with status $rc"
@@ -53,7 +54,7 @@ run_suite() {
 		echo "not ok - suite $name reported no tests"
 		f=1
 	fi
-	grep -E '^not ok ' "$OUT/$name.tap" | sed "s/^/[$name] /" >>"$OUT/failures"
+	grep -aE '^not ok ' "$OUT/$name.tap" | sed "s/^/[$name] /" >>"$OUT/failures"
 	[ "$f" -eq 0 ] || failed_names+=("$name")
 	pass=$((pass + p))
 	fail=$((fail + f))
@@ -91,7 +92,7 @@ board_suites() {
 	while IFS= read -r args; do
 		mapfile -t names < <(board_tests_with_args "$args")
 		name=$1board$(echo "$args" | tr -c 'a-zA-Z0-9=\n' '-' | sed 's/--*/-/g; s/-$//')
-		eval "vmargs=($args)"
+		mapfile -t vmargs < <(xargs printf '%s\n' <<<"$args")
 		# The board's time limit: the tests' own limits plus boot time.
 		limit=120
 		for n in "${names[@]}"; do
@@ -102,13 +103,24 @@ board_suites() {
 	done < <(board_arg_groups)
 }
 
-build_debug_kernel() {
-	if DEBUG=1 bash "$ROOT/ci/kernel/build.sh"; then
-		echo "ok 1 - the debug kernel builds"
+# build_kernel VARIANT: the kernel of another variant, as one test.
+build_kernel() {
+	if KERNEL=$1 bash "$ROOT/ci/kernel/build.sh"; then
+		echo "ok 1 - the $1 kernel builds"
 	else
-		echo "not ok 1 - the debug kernel builds"
+		echo "not ok 1 - the $1 kernel builds"
 	fi
 	echo "1..1"
+}
+
+# other_kernel VARIANT SUITE_PREFIX BOARD_TESTS...: build VARIANT and run
+# those board tests on it.
+other_kernel() {
+	local v=$1 prefix=$2
+	shift 2
+	run_suite "$prefix-kernel" build_kernel "$v"
+	(kernel_variant "$v" && [ -f "$KV_IMAGE" ]) || return 0
+	KERNEL=$v BOARD_TESTS="$*" board_suites "$prefix-"
 }
 
 vm_suite() {
@@ -122,10 +134,15 @@ for s in $SUITES; do
 	debug)
 		# The kernel's own suite again on the debug kernel (lockdep,
 		# DEBUG_VM, DEBUG_PAGEALLOC): a report on its console fails it.
-		run_suite debug-kernel build_debug_kernel
-		[ -f "$ROOT/build/kernel/out-debug/arch/x86/boot/bzImage" ] &&
-			DEBUG=1 CMAKIT_DEBUG_KERNEL=1 BOARD_TESTS=${DEBUG_BOARD_TESTS:-foundation kernel-cma} \
-				board_suites debug-
+		other_kernel debug debug ${DEBUG_BOARD_TESTS:-foundation kernel-cma}
+		;;
+	stock)
+		# Every tool on the kernel boards run today: what it cannot know
+		# there it must say, and its totals must still agree.
+		other_kernel stock stock ${STOCK_BOARD_TESTS:-foundation totals cmabench cmatrace bpf analysis}
+		if (kernel_variant stock && [ -f "$KV_IMAGE" ]); then
+			KERNEL=stock run_suite stock-make-run bash "$ROOT/ci/tests/host/make-run.sh"
+		fi
 		;;
 	*)
 		[ -f "$ROOT/ci/tests/host/$s.sh" ] || die "test: unknown suite '$s'"

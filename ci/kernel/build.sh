@@ -1,17 +1,28 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build the cmakit board kernel: Debian's linux-source-6.1 + kernel-patches/series
-# + the config fragments in kernel-patches/config/.
+# Build a board kernel: Debian's linux-source-6.1, a kernel variant's patch
+# series and its config fragments (see kernel_variant in ci/lib.sh):
 #
-# The source tree (build/kernel/src) is a git repository whose first commit is
-# the pristine tarball. It is re-created when the tarball changes and reset to
-# that commit and re-patched (git am) when the series or a patch changes, so
-# git only rewrites the files that differ and the rebuild stays incremental.
-# Objects live outside it: build/kernel/out (normal) and build/kernel/out-debug.
+#   KERNEL=cmakit      kernel-patches/series (the default)
+#   KERNEL=stock       no patches, the same configuration minus the series' options
+#   KERNEL=debug       the series plus config/debug.config (DEBUG=1 is an alias)
+#   KERNEL=series:DIR  DIR/series and its patches (DIR/config/*.config, else cmakit's)
+#   KERNEL=git:REF     kernel-patches/ of a commit of this repository
 #
-# Environment: DEBUG=1 builds the debug variant, V=1 shows the build output,
-# JOBS overrides the parallelism.
+# build/kernel/src is a git repository whose first commit (tag pristine) is
+# the tarball. Each variant has a worktree of it, build/kernel/<variant>/src,
+# reset and re-patched (git am) when its series changes, so git only rewrites
+# the files that differ and the rebuild stays incremental; its objects are in
+# build/kernel/<variant>/out and its selftests in .../selftests. Every
+# variant's tree sits at the same place relative to its objects and ccache
+# rewrites paths below the project (CCACHE_BASEDIR), so variants, and fresh
+# clones of the project, share compiled objects wherever their sources and
+# configuration agree.
+#
+# Environment: KERNEL (or DEBUG=1), V=1 shows the build output, JOBS
+# overrides the parallelism. Bad input (unknown variant, a series that does
+# not apply): one line and status 2.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,44 +30,31 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
 TARBALL=${KERNEL_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 KDIR=$ROOT/build/kernel
-SRC=$KDIR/src
-PATCHDIR=$ROOT/kernel-patches
-CFGDIR=$PATCHDIR/config
-DEBUG=${DEBUG:-0}
+REPO=$KDIR/src
 JOBS=${JOBS:-$(nproc)}
 
+spec=$(kernel_spec)
+mkdir -p "$KDIR"
+kernel_variant "$spec" || exit 2
 [ -r "$TARBALL" ] || die "kernel: $TARBALL not found (run: make deps)"
+unset KERNEL DEBUG	# not for the kernel's own make
 
-# Identity of the inputs ------------------------------------------------------
 patches=()
-if [ -f "$PATCHDIR/series" ]; then
-	while read -r p _; do
-		case $p in ''|'#'*) continue ;; esac
-		[ -f "$PATCHDIR/$p" ] || die "kernel: series names $p, which is not in kernel-patches/"
-		patches+=("$PATCHDIR/$p")
-	done <"$PATCHDIR/series"
-fi
-series_hash=$(series_hash)	# from lib.sh: patches + fragments
+[ -z "$KV_PATCHDIR" ] || mapfile -t patches < <(series_patches "$KV_PATCHDIR")
+fragments=("${KV_FRAGMENTS[@]}")
+localversion=$KV_LOCALVERSION
+SRC=$KV_DIR/src
+OUT=$KV_DIR/out
+LOG=$KV_DIR/build.log
 tarball_id=$(stat -c '%s %Y' "$TARBALL")
 
-if [ "$DEBUG" = 1 ]; then
-	OUT=$KDIR/out-debug
-	fragments=("$CFGDIR/trim.config" "$CFGDIR/cmakit.config" "$CFGDIR/debug.config")
-	localversion=-cmakit-$series_hash-dbg
-else
-	OUT=$KDIR/out
-	fragments=("$CFGDIR/trim.config" "$CFGDIR/cmakit.config")
-	localversion=-cmakit-$series_hash
-fi
-LOG=$OUT.log
-mkdir -p "$KDIR"
-
-# One build at a time: the source tree is shared by both variants.
+# One build at a time: the variants share the repository (and the CPUs).
 exec 9>"$KDIR/.lock"
 if ! flock -n 9; then
-	info "kernel: waiting for another build of this tree to finish"
+	info "kernel: waiting for another kernel build to finish"
 	flock 9
 fi
+mkdir -p "$KV_DIR"
 
 run() {
 	if [ "${V:-0}" = 1 ]; then
@@ -67,52 +65,66 @@ run() {
 }
 : >"$LOG"
 SECONDS=0
+gitc() { git -c user.name=cmakit -c user.email=cmakit@localhost "$@"; }
 
-# Source tree -------------------------------------------------------------------
-if [ "$(cat "$SRC/.cmakit-tarball" 2>/dev/null)" != "$tarball_id" ]; then
+# The pristine repository -------------------------------------------------------
+if [ "$(cat "$REPO/.cmakit-tarball" 2>/dev/null)" != "$tarball_id" ]; then
 	info "kernel: unpacking $(basename "$TARBALL")"
-	rm -rf "$SRC" "$KDIR/out" "$KDIR/out-debug"
-	mkdir -p "$SRC"
-	tar -xf "$TARBALL" -C "$SRC" --strip-components=1
-	run git -C "$SRC" init -q
+	# every variant's worktree belongs to the old repository
+	for d in "$KDIR"/*/; do
+		[ -e "$d/src/.git" ] && rm -rf "$d"
+	done
+	rm -rf "$REPO"
+	mkdir -p "$REPO"
+	tar -xf "$TARBALL" -C "$REPO" --strip-components=1
+	run git -C "$REPO" init -q
 	# 78k loose objects would start an automatic repack alongside the compile
-	git -C "$SRC" config gc.auto 0
-	run git -C "$SRC" add -A -f .
-	run git -C "$SRC" -c user.name=cmakit -c user.email=cmakit@localhost \
-		commit -q -m "linux-source-6.1 (pristine)" --no-verify
-	git -C "$SRC" tag -f pristine >/dev/null
-	echo "$tarball_id" >"$SRC/.cmakit-tarball"
-	rm -f "$SRC/.cmakit-series"
-	info "kernel: source tree ready in $SECONDS s"
+	git -C "$REPO" config gc.auto 0
+	run git -C "$REPO" add -A -f .
+	run gitc -C "$REPO" commit -q -m "linux-source-6.1 (pristine)" --no-verify
+	git -C "$REPO" tag -f pristine >/dev/null
+	echo "$tarball_id" >"$REPO/.cmakit-tarball"
+	info "kernel: source repository ready in $SECONDS s"
 fi
 
+# The variant's tree ------------------------------------------------------------
+if [ ! -e "$SRC/.git" ]; then
+	info "kernel: checking out the $KV_NAME tree"
+	rm -rf "$SRC"
+	git -C "$REPO" worktree prune
+	run git -C "$REPO" worktree add -q -f -B "kv-$KV_NAME" "$SRC" pristine
+fi
 patch_hash=$(cat "${patches[@]}" /dev/null | sha256sum | cut -c1-12)
 if [ "$(cat "$SRC/.cmakit-series" 2>/dev/null)" != "$patch_hash" ]; then
-	info "kernel: applying ${#patches[@]} patch(es) from kernel-patches/series"
+	info "kernel: applying ${#patches[@]} patch(es) from ${KV_PATCHDIR#"$ROOT"/}${KV_PATCHDIR:+/series}"
 	git -C "$SRC" am --abort >/dev/null 2>&1 || true
-	run git -C "$SRC" checkout -q -f -B cmakit pristine
-	run git -C "$SRC" clean -q -f -d -e /.cmakit-tarball
-	if [ ${#patches[@]} -gt 0 ]; then
-		if ! git -C "$SRC" -c user.name=cmakit -c user.email=cmakit@localhost \
-			am -q --whitespace=nowarn "${patches[@]}" >>"$LOG" 2>&1; then
-			tail -n 20 "$LOG" >&2
-			git -C "$SRC" am --abort >/dev/null 2>&1 || true
-			die "kernel: the patch series does not apply (log: $LOG)"
-		fi
+	run git -C "$SRC" checkout -q -f -B "kv-$KV_NAME" pristine
+	run git -C "$SRC" clean -q -f -d -e /.cmakit-series
+	rm -f "$SRC/.cmakit-series"
+	if [ ${#patches[@]} -gt 0 ] &&
+		! gitc -C "$SRC" am -q --whitespace=nowarn "${patches[@]}" >>"$LOG" 2>&1; then
+		n=$(git -C "$SRC" rev-list --count pristine..HEAD)
+		git -C "$SRC" am --abort >/dev/null 2>&1 || true
+		echo "kernel: ${patches[$n]#"$ROOT"/} does not apply (patch $((n + 1)) of ${#patches[@]}; log: ${LOG#"$ROOT"/})" >&2
+		exit 2
 	fi
 	echo "$patch_hash" >"$SRC/.cmakit-series"
 fi
 
 # Configuration ---------------------------------------------------------------
-config_id=$(cat "${fragments[@]}" "$SRC/kernel/configs/kvm_guest.config" | sha256sum | cut -c1-12)-$localversion
+# The release suffix goes on make's command line, not into the configuration:
+# every object includes autoconf.h, so a CONFIG_LOCALVERSION that follows the
+# series' hash would make ccache miss on every object after any patch edit,
+# and for every candidate series with the same configuration.
+config_id=$(cat "${fragments[@]}" "$SRC/kernel/configs/kvm_guest.config" | sha256sum | cut -c1-12)
 if [ "$(cat "$OUT/.cmakit-config" 2>/dev/null)" != "$config_id" ] || [ ! -f "$OUT/.config" ]; then
-	info "kernel: configuring $(basename "$OUT") (x86_64_defconfig + kvm_guest + ${fragments[*]##*/})"
+	info "kernel: configuring $KV_NAME (x86_64_defconfig + kvm_guest + ${fragments[*]##*/})"
 	mkdir -p "$OUT"
 	run make -C "$SRC" O="$OUT" x86_64_defconfig
 	run "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" "$OUT/.config" \
 		"$SRC/kernel/configs/kvm_guest.config" "${fragments[@]}"
 	run make -C "$SRC" O="$OUT" olddefconfig
-	sed -i "s/^CONFIG_LOCALVERSION=.*/CONFIG_LOCALVERSION=\"$localversion\"/; s/^CONFIG_LOCALVERSION_AUTO=y/# CONFIG_LOCALVERSION_AUTO is not set/" "$OUT/.config"
+	sed -i 's/^CONFIG_LOCALVERSION=.*/CONFIG_LOCALVERSION=""/; s/^CONFIG_LOCALVERSION_AUTO=y/# CONFIG_LOCALVERSION_AUTO is not set/' "$OUT/.config"
 	run make -C "$SRC" O="$OUT" olddefconfig
 
 	# Every required option must have survived olddefconfig.
@@ -135,19 +147,22 @@ if [ "$(cat "$OUT/.cmakit-config" 2>/dev/null)" != "$config_id" ] || [ ! -f "$OU
 		exit 1
 	fi
 	overridden=0
-	while IFS= read -r line; do
-		case $line in '# CONFIG_'*' is not set')
-			opt=${line#\# }; opt=${opt%% *}
-			grep -q "^$opt=" "$OUT/.config" && overridden=$((overridden + 1)) ;;
-		esac
-	done <"$CFGDIR/trim.config"
+	for f in "${fragments[@]}"; do
+		[ "$(basename "$f")" = trim.config ] || continue
+		while IFS= read -r line; do
+			case $line in '# CONFIG_'*' is not set')
+				opt=${line#\# }; opt=${opt%% *}
+				grep -q "^$opt=" "$OUT/.config" && overridden=$((overridden + 1)) ;;
+			esac
+		done <"$f"
+	done
 	[ $overridden -eq 0 ] || info "kernel: note: $overridden trim.config option(s) were re-enabled by dependencies"
 	echo "$config_id" >"$OUT/.cmakit-config"
 fi
 
 # Build -------------------------------------------------------------------------
 export KBUILD_BUILD_USER=cmakit KBUILD_BUILD_HOST=cmakit
-export KBUILD_BUILD_TIMESTAMP="$(git -C "$SRC" log -1 --format=%cd pristine)"
+export KBUILD_BUILD_TIMESTAMP="$(git -C "$REPO" log -1 --format=%cd pristine)"
 export CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime
 # Depend mode takes the include list from the compiler's own -MMD output
 # instead of running the preprocessor a second time, and storing objects
@@ -155,22 +170,48 @@ export CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime
 # (240 objects, 2 jobs, empty cache): plain gcc 85 s, ccache defaults 124 s,
 # depend mode without compression 86 s; a warm rebuild 6 s either way.
 export CCACHE_DEPEND=1 CCACHE_NOCOMPRESS=1
+# Paths below the project are hashed relative to the build directory, and
+# the compile directory is left out of the hash, so another variant or a
+# fresh clone at another path finds the objects compiled here.
+export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1
+# A variant's objects with their debug info take about 1.5 GiB in the cache:
+# room for several variants, unless the user chose a size.
+export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
 cc=gcc
 command -v ccache >/dev/null && cc="ccache gcc"
-info "kernel: building $(basename "$OUT") with $JOBS job(s) (log: ${LOG#"$ROOT"/})"
-start=$(date +%s)
-run make -C "$SRC" O="$OUT" -j"$JOBS" CC="$cc" LOCALVERSION= bzImage
-release=$(cat "$OUT/include/config/kernel.release")
-info "kernel: $release ready in $SECONDS s (compile and link $(($(date +%s) - start)) s): ${OUT#"$ROOT"/}/arch/x86/boot/bzImage"
 
-# Selftests from the patched tree ------------------------------------------------
+# objects built so far, out of the last complete build's count
+objects_file=$KDIR/.objects
+objects() {
+	local n total
+	n=$(find "$OUT" -name '*.o' -newer "$KV_DIR/.build-start" 2>/dev/null | wc -l)
+	total=$(cat "$objects_file" 2>/dev/null || true)
+	echo "$n${total:+/$total} objects compiled"
+}
+info "kernel: building $KV_NAME with $JOBS job(s) (log: ${LOG#"$ROOT"/})"
+touch "$KV_DIR/.build-start"
+start=$(date +%s)
+if [ "${V:-0}" = 1 ]; then
+	make -C "$SRC" O="$OUT" -j"$JOBS" CC="$cc" LOCALVERSION="$localversion" bzImage
+else
+	progress_run "kernel: $KV_NAME" "$LOG" objects \
+		make -C "$SRC" O="$OUT" -j"$JOBS" CC="$cc" LOCALVERSION="$localversion" bzImage ||
+		{ tail -n 40 "$LOG" >&2; die "kernel: the build of $KV_NAME failed (full log: $LOG)"; }
+fi
+n=$(find "$OUT" -name '*.o' | wc -l)
+[ "$n" -lt 1000 ] || echo "$n" >"$objects_file"
+release=$(cat "$OUT/include/config/kernel.release")
+echo "$release" >"$KV_DIR/release"
+info "kernel: $release ready in $SECONDS s (compile and link $(($(date +%s) - start)) s): ${KV_IMAGE#"$ROOT"/}"
+
+# Selftests from the variant's tree ----------------------------------------------
 # The series' tools/testing/selftests/cma and the kernel's own dmabuf-heaps
-# test, built against this tree's UAPI headers into build/kernel/selftests/,
-# where the board tests (ci/tests/board/kernel-*.sh) run them.
-SELFTESTS=$KDIR/selftests
-run make -C "$SRC" O="$OUT" headers_install
+# test, built against this tree's UAPI headers into build/kernel/<variant>/
+# selftests/, where the board tests (ci/tests/board/kernel-*.sh) run them.
+SELFTESTS=$KV_DIR/selftests
+run make -C "$SRC" O="$OUT" LOCALVERSION="$localversion" headers_install
 for t in cma dmabuf-heaps; do
-	[ -d "$SRC/tools/testing/selftests/$t" ] || continue
+	[ -d "$SRC/tools/testing/selftests/$t" ] || { rm -rf "${SELFTESTS:?}/$t"; continue; }
 	mkdir -p "$SELFTESTS/$t"
 	run make -C "$SRC/tools/testing/selftests/$t" OUTPUT="$SELFTESTS/$t" \
 		KHDR_INCLUDES="-isystem $OUT/usr/include" CC=gcc

@@ -11,7 +11,8 @@
 #   --cma SIZE       cma= boot parameter (VM_CMA, default 256M; "none" omits it)
 #   --append ARGS    extra kernel arguments (VM_APPEND)
 #   --timeout SEC    kill the guest after SEC seconds (VM_TIMEOUT, default 900)
-#   --kernel FILE    bzImage to boot (VM_KERNEL; default the built one, DEBUG=1: debug)
+#   --kernel FILE    bzImage to boot (VM_KERNEL; default the one of KERNEL=<variant>,
+#                    see ci/kernel/build.sh; DEBUG=1 means KERNEL=debug)
 #   --out DIR        host directory shared writable at the same path (VM_OUT, default results/)
 #   --allow REGEX    console lines matching REGEX are not treated as kernel reports (VM_ALLOW)
 #   --tcg-thread single|multi
@@ -27,6 +28,8 @@
 #   125  the console shows a kernel oops/BUG/WARNING/panic/KASAN/lockdep report
 #   126  the guest ended without reporting the command's status (crash, panic)
 #   127  the board could not be started
+# A run that lasts over a minute prints a line a minute on stderr
+# (VM_PROGRESS=0 turns that off).
 # The run's directory (build/vm/runs/<id>: console.log, output, dmesg, rc,
 # timing) is kept; build/vm/last points at the newest one. VM_RUN_ID=<id>
 # names the run directory instead of a generated one.
@@ -34,6 +37,8 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/ci/lib.sh"
+# cpus_at: where a hung guest's CPUs are, through the QEMU monitor
+. "$ROOT/ci/vm/hang.sh"
 
 MEM=${VM_MEM:-2G}
 CPUS=${VM_CPUS:-2}
@@ -44,11 +49,7 @@ TCG_THREAD=${VM_TCG_THREAD:-single}
 OUTDIR=${VM_OUT:-$ROOT/results}
 ALLOW=${VM_ALLOW:-}
 DISK_SIZE=${VM_DISK_SIZE:-}
-if [ "${DEBUG:-0}" = 1 ]; then
-	KERNEL=${VM_KERNEL:-$ROOT/build/kernel/out-debug/arch/x86/boot/bzImage}
-else
-	KERNEL=${VM_KERNEL:-$ROOT/build/kernel/out/arch/x86/boot/bzImage}
-fi
+IMAGE=${VM_KERNEL:-}
 
 usage() {
 	sed -n '/^# usage:/,/^# Exit/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
@@ -68,7 +69,7 @@ while [ $# -gt 0 ]; do
 	--cpus) CPUS=$2; shift 2 ;;
 	--cma) CMA=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
-	--kernel) KERNEL=$2; shift 2 ;;
+	--kernel) IMAGE=$2; shift 2 ;;
 	--out) OUTDIR=$2; shift 2 ;;
 	--allow) ALLOW=$2; shift 2 ;;
 	--tcg-thread) TCG_THREAD=$2; shift 2 ;;
@@ -98,7 +99,18 @@ if [ -n "$DISK_SIZE" ]; then
 	command -v mkfs.ext4 >/dev/null || PATH=$PATH:/usr/sbin:/sbin
 	command -v mkfs.ext4 >/dev/null || { echo "vm: --disk needs mkfs.ext4 (run: make deps)" >&2; exit 127; }
 fi
-[ -r "$KERNEL" ] || { echo "vm: no kernel at $KERNEL (run: make kernel)" >&2; exit 127; }
+if [ -z "$IMAGE" ]; then
+	spec=$(kernel_spec)
+	kernel_variant "$spec" || exit 127
+	IMAGE=$KV_IMAGE
+	[ -r "$IMAGE" ] || { echo "vm: no $KV_NAME kernel at ${IMAGE#"$ROOT"/} (run: make kernel KERNEL=$spec)" >&2; exit 127; }
+fi
+[ -r "$IMAGE" ] || { echo "vm: no kernel at $IMAGE (run: make kernel)" >&2; exit 127; }
+# The board tests find the kernel's build (release, selftests) here.
+kdir=$(cd "$(dirname "$IMAGE")/../../../.." && pwd)
+if [ -f "$kdir/release" ]; then
+	export CMAKIT_KERNEL_DIR=$kdir CMAKIT_KERNEL_RELEASE=$(cat "$kdir/release")
+fi
 command -v qemu-system-x86_64 >/dev/null || { echo "vm: qemu-system-x86_64 missing (run: make deps)" >&2; exit 127; }
 
 QPID=
@@ -175,7 +187,7 @@ if [ -w /dev/kvm ] && [ "${VM_KVM:-auto}" != no ]; then
 	probe=$ROOT/build/vm/kvm-probe
 	if [ ! -f "$probe" ]; then
 		if timeout 20 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nodefaults -display none \
-			-no-reboot -kernel "$KERNEL" -append "console=ttyS0 panic=-1 root=/dev/null" \
+			-no-reboot -kernel "$IMAGE" -append "console=ttyS0 panic=-1 root=/dev/null" \
 			-serial stdio </dev/null 2>/dev/null | grep -q "Kernel panic"; then
 			echo kvm >"$probe"
 		else
@@ -218,7 +230,7 @@ qemu=(qemu-system-x86_64 "${accel[@]}" -m "$MEM" -smp "$CPUS"
 	-nodefaults -display none -no-reboot -monitor "$monitor"
 	$bios
 	-serial "file:$RUN/console.log"
-	-kernel "$KERNEL" -append "$cmdline"
+	-kernel "$IMAGE" -append "$cmdline"
 	-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
 	-virtfs "local,path=$RUN,mount_tag=cmakit-ctl,security_model=none,multidevs=remap"
 	-virtfs "local,path=$OUTDIR,mount_tag=cmakit-out,security_model=none,multidevs=remap")
@@ -238,54 +250,26 @@ QPID=$!
 tail -n +1 -f --pid="$QPID" "$RUN/output" &
 TPID=$!
 
-# cpus_at: each guest CPU's instruction pointer, sampled a few times through
-# the monitor, with the kernel function and line it is in (the board boots
-# with nokaslr, so vmlinux's addresses are the running ones). The samples
-# are kept in the run's cpus.txt.
-# hmp COMMAND: the monitor's reply to one human-monitor command
-hmp() {
-	echo "$1" | timeout 10 socat -t 2 - "UNIX-CONNECT:$MON" 2>/dev/null | tr -d '\r'
-}
-cpus_at() {
-	local vmlinux i rip fn cpu= line f rfl state n
-	[ "$monitor" != none ] && [ -S "$MON" ] || { echo "(no QEMU monitor: install socat)"; return; }
-	for i in 1 2 3; do
-		hmp "info registers -a"
-		sleep 0.2
-	done >"$RUN/cpus.txt"
-	vmlinux=$(dirname "$KERNEL")/../../../vmlinux
-	# "RIP=ffffffff8103166e RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1"
-	while read -r line; do
-		case $line in
-		CPU#*) cpu=${line%% *} ;;
-		RIP=*)
-			read -ra f <<<"$line"
-			rip=${f[0]#RIP=} rfl=0x${f[1]#RFL=}
-			state=irqs-off
-			[ $((rfl & 0x200)) = 0 ] || state=irqs-on
-			[ "${f[-1]}" != HLT=1 ] || state+=,halted
-			echo "$cpu $rip $state" ;;
-		esac
-	done <"$RUN/cpus.txt" | sort | uniq -c | while read -r n cpu rip state; do
-		fn=
-		[ -r "$vmlinux" ] && fn=$(addr2line -f -i -e "$vmlinux" "0x$rip" 2>/dev/null | sed 's|.*/||' | paste -sd ' ')
-		echo "$cpu ip $rip $state ${fn:-?} ($n of 3 samples)"
-	done
-	# What memory holds there: a CPU that loops on an instruction memory no
-	# longer holds is executing a stale translation.
-	sed -n 's/^RIP=\([0-9a-f]*\) .*/\1/p' "$RUN/cpus.txt" | sort -u | while read -r rip; do
-		hmp "x /8xb 0x$rip" | sed -n "s/^0*\($rip\): */memory at \1: /p"
-	done
-}
-
 boot=
 timed_out=0
-deadline=$(($(date +%s) + TIMEOUT))
+start_s=$(date +%s)
+deadline=$((start_s + TIMEOUT))
+# A board that runs for minutes says so once a minute (VM_PROGRESS=0: never;
+# VM_PROGRESS_PERIOD: every so many seconds).
+period=${VM_PROGRESS_PERIOD:-60}
+beat=$((start_s + period))
 while kill -0 "$QPID" 2>/dev/null; do
 	if [ -z "$boot" ] && [ -s "$RUN/started" ]; then
 		boot=$(echo "$(date +%s.%N) - $t0" | bc)
 	fi
-	if [ "$(date +%s)" -ge "$deadline" ]; then
+	now=$(date +%s)
+	if [ "$now" -ge "$beat" ] && [ "${VM_PROGRESS:-1}" = 1 ]; then
+		beat=$((now + period))
+		el=$((now - start_s))
+		printf 'vm: board running for %dm%02ds (limit %dm%02ds, run %s)\n' $((el / 60)) $((el % 60)) \
+			$((TIMEOUT / 60)) $((TIMEOUT % 60)) "${RUN#"$ROOT"/}" >&2
+	fi
+	if [ "$now" -ge "$deadline" ]; then
 		timed_out=1
 		cpus_at >"$RUN/cpus" 2>&1
 		kill -KILL "$QPID" 2>/dev/null

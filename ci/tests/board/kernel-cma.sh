@@ -3,7 +3,7 @@
 #
 # Board tests of the kernel series (kernel-patches/): the cma selftests
 # (tools/testing/selftests/cma, kselftest harness, built by `make kernel`
-# into build/kernel/selftests/), the kernel's own dmabuf-heaps selftest, and
+# into build/kernel/<variant>/selftests/), the kernel's own dmabuf-heaps selftest, and
 # a trace-cmd recording of every new cma event that libtraceevent must parse.
 # The CMA areas are more than half of the memory so that movable pages land
 # in them and the tests can pin and migrate them; cma_extra= adds two named
@@ -15,7 +15,7 @@ ROOT=$(cd "$HERE/../../.." && pwd)
 . "$ROOT/ci/tests/tap.sh"
 . "$ROOT/ci/tests/board/lib.sh"
 
-SELFTESTS=$ROOT/build/kernel/selftests
+SELFTESTS=${CMAKIT_KERNEL_DIR:-$ROOT/build/kernel/cmakit}/selftests
 CMA_TEST=$SELFTESTS/cma/cma_bench_test
 HEAP_TEST=$SELFTESTS/dmabuf-heaps/dmabuf-heap
 

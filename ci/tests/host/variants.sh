@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Kernel variants (KERNEL=cmakit|stock|debug|series:DIR|git:REF): each has
+# its own build directory and release string, identity follows content, and
+# bad input gets one line and status 2 from every entry point (make kernel,
+# make vm, make regress) before anything is built. The variants' real builds
+# and boots are the debug and stock suites of ci/test.sh.
+set -u
+ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
+. "$ROOT/ci/tests/tap.sh"
+. "$ROOT/ci/lib.sh"
+cd "$ROOT"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# one_line DESC WANT_RC WANT_REGEX CMD...: status and exactly one line matching
+one_line() {
+	local desc=$1 want=$2 re=$3 out rc
+	shift 3
+	out=$("$@" 2>&1 </dev/null)
+	rc=$?
+	if [ "$rc" = "$want" ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] && [[ $out =~ $re ]]; then
+		t_ok "$desc"
+	else
+		t_fail "$desc" "status $rc (want $want)" "output: $out"
+	fi
+}
+
+# 1. resolution ----------------------------------------------------------------
+declare -A rel=()
+for v in cmakit stock debug; do
+	if kernel_variant "$v"; then
+		rel[$v]=$KV_LOCALVERSION
+		t_ok "variant $v resolves (build/kernel/$KV_NAME, $KV_LOCALVERSION)"
+	else
+		t_fail "variant $v resolves"
+	fi
+done
+[[ ${rel[cmakit]} =~ ^-cmakit-[0-9a-f]{12}$ ]] && t_ok "cmakit's release suffix is -cmakit-<hash>" ||
+	t_fail "cmakit's release suffix is -cmakit-<hash>" "${rel[cmakit]}"
+[[ ${rel[stock]} =~ ^-stock-[0-9a-f]{12}$ ]] && t_ok "stock's release suffix is -stock-<hash>" ||
+	t_fail "stock's release suffix is -stock-<hash>" "${rel[stock]}"
+[[ ${rel[debug]} =~ ^-cmakit-[0-9a-f]{12}-dbg$ ]] && [ "${rel[debug]}" != "${rel[cmakit]}-dbg" ] &&
+	t_ok "debug's release is -cmakit-<hash>-dbg, its hash covering debug.config" ||
+	t_fail "debug's release is -cmakit-<hash>-dbg, its hash covering debug.config" "${rel[debug]}"
+kernel_variant stock
+t_eq "stock applies no patches" "" "$KV_PATCHDIR"
+t_eq "stock leaves out the series' own options (series.config)" "trim.config cmakit.config" \
+	"$(basename -a "${KV_FRAGMENTS[@]}" | paste -sd ' ')"
+t_eq "DEBUG=1 means KERNEL=debug" debug "$(DEBUG=1 KERNEL= kernel_spec)"
+
+# series:DIR: a copy of the series is the same kernel (content, not names)
+cp -r kernel-patches "$tmp/copy"
+kernel_variant cmakit
+h_cmakit=$KV_HASH
+kernel_variant "series:$tmp/copy"
+t_eq "series:DIR holding a copy of the series has the cmakit series' hash" "$h_cmakit" "$KV_HASH"
+t_eq "series:DIR builds in build/kernel/series-<hash>" "series-$h_cmakit" "$KV_NAME"
+echo "# one more line" >>"$tmp/copy/series"
+kernel_variant "series:$tmp/copy"
+[ "$KV_HASH" != "$h_cmakit" ] && t_ok "editing the candidate's series changes its identity" ||
+	t_fail "editing the candidate's series changes its identity"
+# without config/ it takes cmakit's fragments
+mkdir -p "$tmp/bare"
+cp kernel-patches/series kernel-patches/0*.patch "$tmp/bare/"
+kernel_variant "series:$tmp/bare"
+t_eq "series:DIR without config/ takes cmakit's fragments" "trim.config cmakit.config series.config" \
+	"$(basename -a "${KV_FRAGMENTS[@]}" | paste -sd ' ')"
+
+# git:REF: the kernel-patches/ of a commit
+if kernel_variant git:HEAD; then
+	t_ok "git:HEAD resolves ($KV_NAME)"
+	if git diff --quiet HEAD -- kernel-patches; then
+		t_eq "git:HEAD of a clean tree is the cmakit series" "$h_cmakit" "$KV_HASH"
+	else
+		t_skip "git:HEAD of a clean tree is the cmakit series" "kernel-patches/ has uncommitted changes"
+	fi
+else
+	t_fail "git:HEAD resolves"
+fi
+
+# 2. bad input: one line, status 2, before anything is built ----------------------
+one_line "an unknown variant: one line naming it, status 2" 2 "unknown variant 'nope'" \
+	env KERNEL=nope bash ci/kernel/build.sh
+mkdir -p "$tmp/empty"
+one_line "series:DIR without a series file: one line, status 2" 2 "has no series file" \
+	env KERNEL=series:$tmp/empty bash ci/kernel/build.sh
+one_line "series:DIR that is not a directory: one line, status 2" 2 "is not a directory" \
+	env KERNEL=series:$tmp/nowhere bash ci/kernel/build.sh
+printf '0001-missing.patch\n' >"$tmp/empty/series"
+one_line "series:DIR naming a missing patch: one line naming it, status 2" 2 "0001-missing.patch" \
+	env KERNEL=series:$tmp/empty bash ci/kernel/build.sh
+one_line "git:REF that does not exist: one line, status 2" 2 "not a commit" \
+	env KERNEL=git:no-such-ref-cmakit bash ci/kernel/build.sh
+# make adds its own "make: *** ... Error 2" line
+make_vm() { make -s --no-print-directory vm QUIET=1 "$@" 2>&1 | grep -v '^make: \*\*\*'; return "${PIPESTATUS[0]}"; }
+one_line "make vm with an unknown variant: one line, status 2" 2 "unknown variant 'nope'" \
+	make_vm KERNEL=nope CMD=true
+one_line "ci/vm/run.sh with an unknown variant: one line, status 127" 127 "unknown variant 'nope'" \
+	env KERNEL=nope bash ci/vm/run.sh -- true
+one_line "make regress without BASE: one line, status 2" 2 "BASE is not set" \
+	env -u BASE CAND=cmakit bash ci/regress.sh
+one_line "make regress with an unknown variant: one line, status 2" 2 "unknown variant 'nope'" \
+	env BASE=cmakit CAND=nope bash ci/regress.sh
+one_line "make regress with RUNS=2: one line, status 2" 2 "RUNS must be" \
+	env BASE=cmakit CAND=cmakit RUNS=2 bash ci/regress.sh
+one_line "make regress with an unknown scenario: one line, status 2" 2 "unknown scenario 'no-such'" \
+	env BASE=cmakit CAND=cmakit SCENARIOS=no-such bash ci/regress.sh
+
+# 3. a patch that does not apply is named, and nothing is built ---------------------
+# (This checks out a tree for the candidate: about a minute.)
+if [ -d build/kernel/src/.git ]; then
+	mkdir -p "$tmp/broken"
+	cp kernel-patches/series kernel-patches/0*.patch "$tmp/broken/"
+	p3=$(series_patches kernel-patches | sed -n 3p)
+	p3=${p3##*/}
+	# the first context line of the third patch's first hunk no longer matches
+	awk 'h == 1 && /^ / { $0 = " this line is not in the kernel"; h = 2 } /^@@/ && !h { h = 1 } { print }' \
+		"kernel-patches/$p3" >"$tmp/broken/$p3"
+	kernel_variant "series:$tmp/broken"
+	broken_dir=$KV_DIR
+	out=$(KERNEL=series:$tmp/broken bash ci/kernel/build.sh 2>&1 </dev/null)
+	rc=$?
+	last=$(printf '%s\n' "$out" | tail -n1)
+	[ $rc = 2 ] && [[ $last == *"$p3 does not apply (patch 3 of"* ]] &&
+		t_ok "a candidate patch that does not apply is named, status 2 ($last)" ||
+		t_fail "a candidate patch that does not apply is named, status 2" "status $rc" "$out"
+	[ ! -e "$broken_dir/out/vmlinux" ] && t_ok "... and nothing was built" || t_fail "... and nothing was built"
+	rm -rf "$broken_dir"
+	git -C build/kernel/src worktree prune
+	git -C build/kernel/src branch -D -q "kv-${broken_dir##*/}" 2>/dev/null
+else
+	t_fail "a candidate patch that does not apply is named" "no kernel repository yet (make kernel)"
+fi
+t_done

@@ -22,6 +22,9 @@ td.l, th.l { text-align: left; }
 img { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
 .meta td { text-align: left; }
 .note { color: #666; font-size: 0.9em; }
+.caption { color: #444; margin: 0.3em 0; }
+.nodata { color: #555; font-style: italic; background: #f6f6f6; padding: 0.5em 0.8em; }
+.headline { font-size: 1.08em; margin: 0.4em 0; }
 .PASS { background: #d7f5d7; } .FAIL { background: #f8c8c8; font-weight: bold; }
 .ERROR { background: #f8e0a0; } .SKIP { background: #e8e8e8; } .DONE { background: #dde8f8; }
 pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; }
@@ -32,10 +35,12 @@ def esc(s):
     return html.escape(str(s), quote=True)
 
 
-def fig_uri(fig):
-    """Render a matplotlib figure as a PNG data: URI and close it."""
+def fig_uri(fig, tight=True):
+    """Render a matplotlib figure as a PNG data: URI and close it. TIGHT crops
+    it to what is drawn (one more layout pass); a figure laid out by
+    ``fig.tight_layout()`` already fits and is saved as it is."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 

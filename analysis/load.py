@@ -33,7 +33,7 @@ from .table import PHASES, Table, reason_code
 SCHEMA_RE = re.compile(r"^cmakit\.([a-z0-9_-]+)/(\d+)\.(\d+)$")
 
 # kind -> supported major version
-SUPPORTED = {"cmabench": 1, "cmatrace": 1, "copybw": 1, "areamap": 1}
+SUPPORTED = {"cmabench": 1, "cmatrace": 1, "copybw": 1, "areamap": 2}
 # The BPF collectors' document (docs/bpf.md): cmacollect writes "cmakit.bpf/1.x".
 BPF_KINDS = ("bpf",)
 for _k in BPF_KINDS:
@@ -74,7 +74,7 @@ class Run:
         self.trace = None         # Table: cmatrace's allocations
         self.trace_summary = None
         self.bpf = {}             # kind -> document
-        self.area_maps = {}       # "before"/"after" -> dict(base_pfn, kinds (uint8 array), names)
+        self.area_map = None      # cmabench's areamap.json (see load_area_map), or None
         self.composition = {}     # "before"/"after" -> {page kind: pages} of the area
         self.joined = False       # the benchmark's records carry the trace's detail
         self.sources = []         # (file, schema)
@@ -304,6 +304,26 @@ def _reasons(values):
 # --------------------------------------------------------------------------
 # cmatrace (docs/cmatrace.md)
 
+# The blocking page's kind, from the state bits cmatrace names ("flags"):
+# index into BLOCK_KINDS, -1 when the trace names no page state.
+BLOCK_KINDS = ("anon", "shmem", "file", "other")
+
+
+def _block_kinds(flags):
+    out = np.full(len(flags), -1, dtype=np.int8)
+    for i, f in enumerate(flags):
+        if isinstance(f, list):
+            if "anon" in f:
+                out[i] = 0
+            elif "shmem" in f:
+                out[i] = 1
+            elif "file" in f or "lru" in f:
+                out[i] = 2
+            else:
+                out[i] = 3
+    return out
+
+
 def _cmatrace_batch(recs, path, first, schema):
     for i, r in enumerate(recs):
         if r.get("schema") != schema:
@@ -334,6 +354,8 @@ def _cmatrace_batch(recs, path, first, schema):
     mm = _sub_num(recs, "mm_migrate", "succeeded", path, first)
     cols["migrated"] = np.where(np.isnan(mig), mm, mig)
     cols["occupancy"] = np.full(len(recs), np.nan)
+    cols["block_pfn"] = _sub_num(recs, "blocking", "pfn", path, first)
+    cols["block_kind"] = _block_kinds(_sub(recs, "blocking", "flags"))
     # a failed record with no blocking page: reason "none"
     none = (cols["reason"] < 0) & (st == 1)
     cols["reason"][none] = len(("pinned", "writeback", "dirty", "locked", "unmovable",
@@ -564,7 +586,7 @@ def _cmabench_records(recs, path, first):
     reason = np.full(len(recs), -1, dtype=np.int8)
     reason[(cols["injected"] == 1) & ~ok] = reason_code("injected")
     cols["reason"] = reason
-    cols["migrated"] = np.full(len(recs), np.nan)
+    cols["migrated"] = num("migrated")   # 1.1: the area's stats delta (patched kernel)
     for ph in PHASES:
         cols[ph + "_ns"] = np.full(len(recs), np.nan)
     occ = [r.get("occupancy") for r in recs]
@@ -653,22 +675,82 @@ def load_cmabench(path, run):
     return Table.concat(parts) if parts else Table.empty()
 
 
-def _area_map(doc, path, key):
-    """An optional per-pfn map: {"base_pfn", "kinds": [names], "runs": [[kind, pages], ...]}."""
-    m = doc.get(key)
-    if m is None:
-        return None
-    if not isinstance(m, dict) or "kinds" not in m or "runs" not in m:
-        raise InputError(path, f"'{key}' is not an area map with 'kinds' and 'runs'")
-    names = m["kinds"]
-    try:
-        runs = np.asarray(m["runs"], dtype=np.int64).reshape(-1, 2)
-    except (TypeError, ValueError):
-        raise InputError(path, f"'{key}.runs' is not a list of [kind, pages] pairs") from None
-    if len(runs) and (runs[:, 0].min() < 0 or runs[:, 0].max() >= len(names) or runs[:, 1].min() < 0):
-        raise InputError(path, f"'{key}.runs' names a kind outside 'kinds' or has a negative count")
-    kinds = np.repeat(runs[:, 0].astype(np.uint8), runs[:, 1])
-    return {"base_pfn": int(m.get("base_pfn", 0)), "names": [str(n) for n in names], "kinds": kinds}
+AREAMAP_WHEN = ("first", "first_failure", "last")
+
+
+def _int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def load_area_map(doc, path):
+    """cmabench's area map (``cmakit.areamap/2.x``, docs/results.md): the page
+    kind of every pfn of the area just before the first request, the first
+    failed request and the last request, with the range each request got.
+
+    Returns {"area", "base_pfn", "pages", "names", "maps": [{"when",
+    "request", "pages_requested", "ok", "errno", "range": (pfn, pages) or
+    None, "kinds": uint8 array of one kind index per page}]}."""
+    if not isinstance(doc, dict):
+        raise InputError(path, "an area map is one JSON document, not JSONL")
+    for key in ("base_pfn", "pages"):
+        if not _int(doc.get(key)) or doc[key] < 0:
+            raise InputError(path, f"'{key}' is {json.dumps(doc.get(key))}, not a non-negative integer")
+    base, pages = doc["base_pfn"], doc["pages"]
+    names = doc.get("kinds")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise InputError(path, "'kinds' is not a list of page kind names")
+    maps = doc.get("maps")
+    if not isinstance(maps, list):
+        raise InputError(path, "'maps' is missing or not a list")
+    out = []
+    for i, m in enumerate(maps):
+        where = f"maps[{i}]"
+        if not isinstance(m, dict):
+            raise InputError(path, f"{where} is not an object")
+        if m.get("when") not in AREAMAP_WHEN:
+            raise InputError(path, f"{where}.when is {json.dumps(m.get('when'))}, not one of "
+                             + ", ".join(AREAMAP_WHEN))
+        for key in ("request", "pages_requested"):
+            if not _int(m.get(key)) or m[key] < 0:
+                raise InputError(path, f"{where}.{key} is {json.dumps(m.get(key))}, not a non-negative integer")
+        if not isinstance(m.get("ok"), bool):
+            raise InputError(path, f"{where}.ok is {json.dumps(m.get('ok'))}, not true/false")
+        err = m.get("errno")
+        if err is not None and not isinstance(err, str):
+            raise InputError(path, f"{where}.errno is {json.dumps(err)}, not a name like \"EBUSY\" or null")
+        rng = m.get("range")
+        if rng is not None:
+            if not isinstance(rng, dict) or not _int(rng.get("pfn")) or not _int(rng.get("pages")):
+                raise InputError(path, f"{where}.range is not {{\"pfn\": N, \"pages\": N}} or null")
+            if rng["pfn"] < base or rng["pfn"] + rng["pages"] > base + pages:
+                raise InputError(path, f"{where}.range (pfn {rng['pfn']}, {rng['pages']} pages) lies outside "
+                                 f"the area (pfn {base}, {pages} pages)")
+            rng = (rng["pfn"], rng["pages"])
+        try:
+            runs = np.asarray(m.get("runs"), dtype=np.int64).reshape(-1, 2)
+        except (TypeError, ValueError):
+            raise InputError(path, f"{where}.runs is not a list of [kind, pages] pairs") from None
+        if len(runs) and (runs[:, 0].min() < 0 or runs[:, 0].max() >= len(names) or runs[:, 1].min() <= 0):
+            raise InputError(path, f"{where}.runs names a kind outside 'kinds' or has a run of no pages")
+        if int(runs[:, 1].sum()) != pages:
+            raise InputError(path, f"{where}.runs cover {int(runs[:, 1].sum())} pages; the area has {pages}")
+        out.append({"when": m["when"], "request": m["request"], "pages_requested": m["pages_requested"],
+                    "ok": m["ok"], "errno": err, "range": rng,
+                    "kinds": np.repeat(runs[:, 0].astype(np.uint8), runs[:, 1])})
+    return {"area": str(doc.get("area")), "base_pfn": base, "pages": pages,
+            "names": list(names), "maps": out}
+
+
+def check_area_map(amap, path, allocs):
+    """Each map's request is the record of that index in cmabench's result."""
+    for i, m in enumerate(amap["maps"]):
+        j = m["request"]
+        if j >= len(allocs):
+            raise InputError(path, f"maps[{i}].request is {j}; the result has {len(allocs)} allocations")
+        if m["pages_requested"] != int(allocs.size[j]) or m["ok"] != bool(allocs.ok[j]):
+            raise InputError(path, f"maps[{i}] ({m['pages_requested']} pages, "
+                             f"{'ok' if m['ok'] else 'failed'}) is not allocation {j} of the result "
+                             f"({int(allocs.size[j])} pages, {'ok' if allocs.ok[j] else 'failed'})")
 
 
 def check_copybw(doc, path, run):
@@ -759,9 +841,13 @@ def join_trace(allocs, trace):
         if rows is None:
             return False
     order = order[rows]
-    for col in ("isolate_ns", "drain_ns", "migrate_ns", "test_ns", "migrated"):
+    own_migrated = allocs.migrated if "migrated" in allocs else None
+    for col in ("isolate_ns", "drain_ns", "migrate_ns", "test_ns", "migrated", "block_pfn", "block_kind"):
         allocs.columns[col] = trace[col][order]
+    if own_migrated is not None:
+        allocs.columns["migrated"] = np.where(np.isfinite(allocs.migrated), allocs.migrated, own_migrated)
     r = trace.reason[order]
+    allocs.columns["block_reason"] = r   # also of requests that succeeded after a busy range
     own = allocs.reason
     allocs.columns["reason"] = np.where((own < 0) & (allocs.status == 1), r, own).astype(np.int8)
     if not allocs.has("retries"):
@@ -824,6 +910,12 @@ def load_run(path, warn=None):
         if schema is None:
             run.ignored.append((f, "no 'schema' field"))
             continue
+        kind, major, minor = parse_schema(schema, f)
+        if kind == "areamap" and major == 1:
+            # the board's own snapshots, taken before the fill and after the
+            # release: the area is empty in them, so there is nothing to draw
+            run.ignored.append((f, "area map 1.x, taken before and after the benchmark"))
+            continue
         kind, major, minor = check_schema(schema, f)
         if kind == "cmabench":
             if f.endswith(".jsonl"):
@@ -843,12 +935,10 @@ def load_run(path, warn=None):
         elif kind == "copybw":
             check_copybw(doc if doc is not None else {}, f, run)
         elif kind == "areamap":
-            if not isinstance(doc, dict):
-                raise InputError(f, "an area map is one JSON document, not JSONL")
-            for key in ("before", "after"):
-                m = _area_map(doc, f, key)
-                if m is not None:
-                    run.area_maps[key] = m
+            if run.area_map is not None:
+                raise InputError(f, "a second area map in one run directory")
+            run.area_map = load_area_map(doc, f)
+            amap_path = f
         elif kind in BPF_KINDS:
             if doc is None:
                 run.ignored.append((f, "BPF JSONL is not read"))
@@ -869,6 +959,8 @@ def load_run(path, warn=None):
         run.joined = join_trace(run.allocs, run.trace)
     if run.allocs is None:
         run.allocs = Table.empty()
+    if run.area_map is not None and run.alloc_source == "cmabench":
+        check_area_map(run.area_map, amap_path, run.allocs)
     join_bpf_reasons(run)
     return run
 

@@ -19,7 +19,6 @@ from .table import PAGE_SIZE
 
 SIZES = np.array([256, 1024, 4096, 16384])         # pages: 1, 4, 16, 64 MiB
 MIX_KINDS = ("anon", "file", "shmem", "pinned", "kernel")
-MAP_KINDS = ("free", "cma", "anon", "file", "shmem", "pinned", "kernel")
 REASON_POOL = ("pinned", "pinned", "pinned", "writeback", "dirty", "locked", "unmovable")
 AREA_PAGES = 65536
 BASE_PFN = 0x40000
@@ -65,19 +64,31 @@ def generate(seed=1, n=500, latency_scale=1.0, fail_scale=1.0, scenario="default
     }
 
 
-def _area_runs(rng, occupancy):
-    """Run-length encoded kinds of the area: [[kind, pages], ...]."""
+AREAMAP_KINDS = ("free", "cma", "anon", "shmem", "file", "other")
+
+
+def _area_runs(rng, used, mix):
+    """Run-length encoded kinds of the area ([[kind, pages], ...], kinds of
+    AREAMAP_KINDS): runs of 64-2047 pages, a share USED of them holding data
+    of the kinds in proportion to MIX (anon, file, shmem, pinned, kernel)."""
+    p = np.array([mix[0], mix[2], mix[1], mix[3] + mix[4]], dtype=float)
+    p = p / p.sum() if p.sum() > 0 else np.array([1.0, 0, 0, 0])
     runs = []
     left = AREA_PAGES
     while left > 0:
         n = int(min(left, rng.integers(64, 2048)))
-        if rng.uniform() < occupancy:
-            kind = int(rng.choice([2, 3, 4, 5, 6], p=[0.5, 0.3, 0.1, 0.05, 0.05]))
+        kind = int(rng.choice([2, 3, 4, 5], p=p)) if rng.uniform() < used else 0
+        if runs and runs[-1][0] == kind:
+            runs[-1][1] += n
         else:
-            kind = 0
-        runs.append([kind, n])
+            runs.append([kind, n])
         left -= n
     return runs
+
+
+def _pfn(i, pages):
+    """The first pfn the synthetic request I got: inside the area."""
+    return BASE_PFN + (i * 256) % (AREA_PAGES - int(pages) + 1)
 
 
 def _iso(t):
@@ -89,9 +100,15 @@ def _errno_name(e):
     return {0: None, -12: "ENOMEM", -16: "EBUSY"}[int(e)]
 
 
-def write_run(out, area_map=True, trace=True, **kw):
-    """Write one synthetic run directory; returns its path."""
+def write_run(out, area_map=True, trace=True, occupancy=True, stock=False, **kw):
+    """Write one synthetic run directory; returns its path.
+
+    AREA_MAP: cmabench's areamap.json; TRACE: cmatrace's records and summary;
+    OCCUPANCY: the records carry the area's occupancy (without it there is no
+    area map either: cmabench takes both from one scan); STOCK: a stock
+    kernel (no phase or busy-page events, cmabench on the debugfs backend)."""
     g = generate(**kw)
+    area_map = area_map and occupancy
     os.makedirs(out, exist_ok=True)
     n = g["n"]
     rng = g["rng"]
@@ -112,11 +129,13 @@ def write_run(out, area_map=True, trace=True, **kw):
                 "config": {"area": "reserved", "sizes_pages": [int(x) for x in SIZES], "align": 8,
                            "count": 0, "threads": 1, "seed": g["seed"]},
                 "kernel": {"release": kernel, "version": "#1 SMP", "machine": "x86_64",
-                           "series_hash": g["kernel_hash"], "patched": True},
+                           "series_hash": None if stock else g["kernel_hash"], "patched": not stock},
                 "board": {"hostname": "board", "model": "QEMU (synthetic)", "cpus": 2,
                           "mem_total_kb": 2014064, "page_size": PAGE_SIZE},
-                "backend": {"name": "cma_bench", "requested": "auto", "kernel_timing": True,
-                            "pfn": True, "retries": True, "align": True},
+                "backend": {"name": "debugfs", "requested": "auto", "kernel_timing": False,
+                        "pfn": False, "retries": False, "align": False} if stock else
+                       {"name": "cma_bench", "requested": "auto", "kernel_timing": True,
+                        "pfn": True, "retries": True, "align": True},
                 "features": {}, "pressure": [], "inject": None,
             },
             "areas": [{"name": "reserved", "base_pfn": BASE_PFN, "pages": area_pages,
@@ -136,9 +155,10 @@ def write_run(out, area_map=True, trace=True, **kw):
             rec = {"seq": i, "round": i, "thread": 0, "t_ns": int(g["t"][i]), "area": "reserved",
                    "pages": int(g["size"][i]), "align": 8, "ok": e == 0, "errno": e,
                    "error": _errno_name(-e), "user_ns": int(g["latency"][i] + 3000),
-                   "kernel_ns": int(g["latency"][i]), "retries": int(g["retries"][i]),
-                   "pfn": BASE_PFN + (i * 256) % area_pages if e == 0 else None,
-                   "injected": None, "release_ns": 20000, "occupancy": occ}
+                   "kernel_ns": None if stock else int(g["latency"][i]),
+                   "retries": None if stock else int(g["retries"][i]),
+                   "pfn": _pfn(i, g["size"][i]) if e == 0 and not stock else None,
+                   "injected": None, "release_ns": 20000, "occupancy": occ if occupancy else None}
             f.write(json.dumps(rec, separators=(",", ":")) + (",\n" if i < n - 1 else "\n"))
         summary = {"allocations": n, "ok": int(ok.sum()), "failed": int(n - ok.sum()),
                    "errors": {}, "pages_requested": int(g["size"].sum()),
@@ -149,12 +169,24 @@ def write_run(out, area_map=True, trace=True, **kw):
         json.dump({"schema": "cmakit.copybw/1.0", "bytes_per_s": g["copy_bytes_per_s"],
                    "method": "synthetic", "buffer_bytes": 64 << 20, "samples": 5}, f)
         f.write("\n")
-    if area_map:
-        # a per-pfn map of the area (not in cmakit.cmabench/1.0; read when present)
+    if area_map and n:
+        # cmabench's area map (docs/results.md): the area just before the
+        # first request, the first failure and the last request
+        picks = [("first", 0)]
+        if not ok.all():
+            picks.append(("first_failure", int(np.flatnonzero(~ok)[0])))
+        picks.append(("last", n - 1))
+        maps = []
+        for when, i in picks:
+            runs = _area_runs(rng, float(used[i]), g["mix"][i])
+            e = int(g["errno"][i])
+            maps.append({"when": when, "request": i, "pages_requested": int(g["size"][i]), "ok": e == 0,
+                         "errno": _errno_name(e),
+                         "range": {"pfn": _pfn(i, g["size"][i]), "pages": int(g["size"][i])} if e == 0 else None,
+                         "runs": runs})
         with open(os.path.join(out, "areamap.json"), "w") as f:
-            json.dump({"schema": "cmakit.areamap/1.0", "area": "reserved",
-                       "before": {"base_pfn": BASE_PFN, "kinds": list(MAP_KINDS), "runs": _area_runs(rng, 0.7)},
-                       "after": {"base_pfn": BASE_PFN, "kinds": list(MAP_KINDS), "runs": _area_runs(rng, 0.2)}}, f)
+            json.dump({"schema": "cmakit.areamap/2.0", "area": "reserved", "base_pfn": BASE_PFN,
+                       "pages": AREA_PAGES, "kinds": list(AREAMAP_KINDS), "maps": maps}, f)
             f.write("\n")
     # BPF: cmacollect's document (docs/bpf.md): cmalat's log2 histograms
     lat = g["latency"]
@@ -196,26 +228,36 @@ def write_run(out, area_map=True, trace=True, **kw):
             ph = g["phases"][i]
             reason = REASON_POOL[g["reason"][i]] if g["reason"][i] >= 0 else None
             blocking = None
-            if reason:
+            if stock and e:
+                # a stock kernel names the blocking pfn, not why
+                blocking = {"pfn": BASE_PFN + 1000 + i % 60000, "source": "test_pages_isolated",
+                            "reason": "unknown"}
+            elif e == 0 and not stock and g["retries"][i] > 0:
+                # a request that succeeded after busy retries: the page that was busy
+                reason = REASON_POOL[i % len(REASON_POOL)]
+            if reason and not stock:
                 blocking = {"pfn": BASE_PFN + 1000 + i % 60000, "source": "cma_busy_page",
                             "stage": "migrate", "reason": reason, "refcount": 3,
-                            "mapcount": 1, "migratetype": 4}
+                            "mapcount": 1, "migratetype": 4,
+                            "flags": ["lru", ("anon", "shmem", "file")[i % 3]]}
             rec = {
                 "schema": "cmakit.cmatrace/1.0", "type": "alloc", "seq": i, "pid": g["pid"],
                 "comm": "cmabench", "area": "reserved", "count": int(g["size"][i]), "align": 8,
                 "status": "ok" if e == 0 else "failed", "errno": e, "errno_name": _errno_name(e),
-                "errno_source": "event", "pfn": None if e else BASE_PFN + (i * 256) % AREA_PAGES,
+                "errno_source": "inferred" if stock else "event",
+                "pfn": None if e else _pfn(i, g["size"][i]),
                 "ts_start_ns": start, "ts_finish_ns": start + lat, "latency_ns": lat,
-                "kernel_elapsed_ns": lat - 500, "cpu_start": i % 2, "cpu_finish": i % 2,
+                "kernel_elapsed_ns": None if stock else lat - 500, "cpu_start": i % 2, "cpu_finish": i % 2,
                 "retries": int(g["retries"][i]), "retry_pfns": [],
-                "phases": {"isolate_ns": int(ph[0]), "drain_ns": int(ph[1]),
-                           "migrate_ns": int(ph[2]), "test_ns": int(ph[3]),
-                           "attempts": int(g["retries"][i]) + 1},
-                "migrate": {"attempted": int(g["migrated"][i]), "migrated": int(g["migrated"][i]),
-                            "reclaimed": 0, "failed": 0, "passes": 1},
+                "phases": None if stock else {"isolate_ns": int(ph[0]), "drain_ns": int(ph[1]),
+                                              "migrate_ns": int(ph[2]), "test_ns": int(ph[3]),
+                                              "attempts": int(g["retries"][i]) + 1},
+                "migrate": None if stock else {"attempted": int(g["migrated"][i]),
+                                               "migrated": int(g["migrated"][i]),
+                                               "reclaimed": 0, "failed": 0, "passes": 1},
                 "mm_migrate": {"calls": 1, "succeeded": int(g["migrated"][i]), "failed": 0},
                 "isolation_tests": {"calls": 1, "failed": 1 if e else 0},
-                "blocking": blocking, "busy_pages_total": 1 if blocking else 0,
+                "blocking": blocking, "busy_pages_total": 1 if blocking and not stock else 0,
                 "busy_pages": [], "missing": [], "complete": True,
             }
             f.write(json.dumps(rec, separators=(",", ":")) + "\n")

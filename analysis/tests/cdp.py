@@ -1,6 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Drive headless Chromium over the DevTools protocol on a pipe (no websocket).
 
+    /usr/bin/python3 analysis/tests/cdp.py REPORT.html OUT.png [--height PIXELS]
+
+opens a report the way the browser test does, fails (exit 1, one line) when
+an image does not load or the page logs an error, and writes a screenshot
+of its top PIXELS (default: all of it): the README's picture is made so.
+
 ``--remote-debugging-pipe`` makes Chromium read protocol messages from fd 3 and
 write them to fd 4, each a JSON text ended by a NUL byte. That is all the
 report test needs: open a page, wait for its load event, evaluate a script,
@@ -130,10 +136,11 @@ class Browser:
                 out.append(f"log: {e.get('source')}: {e.get('text')} {e.get('url', '')}".strip())
         return out
 
-    def screenshot(self, path):
+    def screenshot(self, path, max_height=16000):
+        """The page from its top, at most MAX_HEIGHT pixels of it."""
         height = int(self.evaluate("Math.ceil(document.documentElement.scrollHeight)") or 900)
         self.send("Emulation.setDeviceMetricsOverride",
-                  {"width": 1200, "height": min(height, 16000), "deviceScaleFactor": 1, "mobile": False})
+                  {"width": 1200, "height": min(height, max_height), "deviceScaleFactor": 1, "mobile": False})
         data = self.send("Page.captureScreenshot", {"format": "png"})["data"]
         with open(path, "wb") as f:
             f.write(base64.b64decode(data))
@@ -168,3 +175,36 @@ class Browser:
 # Every image of the page: loaded, with a size, and from where.
 IMAGES_JS = """JSON.stringify(Array.from(document.images).map(i => ({
   src: i.src.slice(0, 40), complete: i.complete, width: i.naturalWidth, height: i.naturalHeight})))"""
+
+
+# Every view of a report: its id, whether its figure loaded, whether it says why not.
+VIEWS_JS = """JSON.stringify(Array.from(document.querySelectorAll('section.view')).map(s => ({
+  id: s.id, images: Array.from(s.querySelectorAll('img')).filter(i => i.complete && i.naturalWidth > 0).length,
+  nodata: s.querySelectorAll('p.nodata').length})))"""
+
+
+def main(argv=None):
+    import argparse
+    import sys
+    p = argparse.ArgumentParser(description="screenshot of a report in headless Chromium")
+    p.add_argument("html")
+    p.add_argument("png")
+    p.add_argument("--height", type=int, default=16000, help="pixels from the top (default all)")
+    a = p.parse_args(argv)
+    if not os.path.isfile(a.html):
+        print(f"cdp: {a.html}: no such file", file=sys.stderr)
+        return 2
+    with Browser() as b:
+        b.open("file://" + os.path.abspath(a.html))
+        imgs = json.loads(b.evaluate(IMAGES_JS))
+        errors = b.errors()
+        broken = [i for i in imgs if not i["complete"] or i["width"] == 0]
+        if broken or errors:
+            print(f"cdp: {a.html}: {len(broken)} image(s) did not load, errors: {errors}", file=sys.stderr)
+            return 1
+        b.screenshot(a.png, a.height)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

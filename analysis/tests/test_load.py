@@ -37,8 +37,13 @@ def test_small_run_loads(small_run):
     assert run.joined, "cmatrace detail joined to the benchmark's records"
     assert run.allocs.has("migrate_ns") and run.allocs.has("migrated")
     assert run.copy_bw == 590e6
-    assert set(run.area_maps) == {"before", "after"}
-    assert len(run.area_maps["before"]["kinds"]) == doc["areas"][0]["pages"]
+    amap = json.load(open(small_run / "areamap.json"))
+    assert [m["when"] for m in run.area_map["maps"]] == [m["when"] for m in amap["maps"]]
+    for m, want in zip(run.area_map["maps"], amap["maps"]):
+        assert len(m["kinds"]) == doc["areas"][0]["pages"]
+        assert m["request"] == want["request"] and m["ok"] == recs[m["request"]]["ok"]
+        # the runs, decoded page by page
+        assert np.array_equal(m["kinds"], np.repeat([k for k, _ in want["runs"]], [n for _, n in want["runs"]]))
     assert run.bpf["bpf"]["cmalat"]["allocations"] == len(recs)
 
 
@@ -292,3 +297,61 @@ def test_join_refuses_drifting_clocks(small_run):
     _with_fill(small_run, lambda recs: [_fill_record(recs[0], 1000, recs[0]["ts_start_ns"] - 3000000, 256, 100000)])
     run = load_run(small_run)
     assert not run.joined
+
+
+def _edit_map(run_dir, fn):
+    p = run_dir / "areamap.json"
+    doc = json.load(open(p))
+    fn(doc)
+    json.dump(doc, open(p, "w"))
+
+
+def test_area_map_wrong_major(small_run):
+    _edit_map(small_run, lambda d: d.update(schema="cmakit.areamap/3.0"))
+    _bad(small_run, "areamap.json", "major version 3")
+
+
+def test_area_map_runs_do_not_cover_the_area(small_run):
+    _edit_map(small_run, lambda d: d["maps"][1]["runs"].pop())
+    _bad(small_run, "areamap.json", "maps[1].runs cover")
+
+
+def test_area_map_bad_kind(small_run):
+    _edit_map(small_run, lambda d: d["maps"][0]["runs"][0].__setitem__(0, 6))
+    _bad(small_run, "areamap.json", "maps[0].runs names a kind outside")
+
+
+def test_area_map_bad_when(small_run):
+    _edit_map(small_run, lambda d: d["maps"][2].update(when="middle"))
+    _bad(small_run, "areamap.json", "maps[2].when is \"middle\"")
+
+
+def test_area_map_range_outside_the_area(small_run):
+    _edit_map(small_run, lambda d: d["maps"][0]["range"].update(pfn=d["base_pfn"] + d["pages"]))
+    _bad(small_run, "areamap.json", "maps[0].range")
+
+
+def test_area_map_request_not_in_the_result(small_run):
+    _edit_map(small_run, lambda d: d["maps"][2].update(request=10 ** 6))
+    _bad(small_run, "areamap.json", "maps[2].request is 1000000; the result has")
+
+
+def test_area_map_request_is_another_allocation(small_run):
+    # the first failure's map pointed at a request that succeeded
+    _edit_map(small_run, lambda d: d["maps"][1].update(request=0))
+    _bad(small_run, "areamap.json", "is not allocation 0 of the result")
+
+
+def test_area_map_1x_is_set_aside(small_run):
+    """The board's old before/after maps (1.x) showed an empty area: they are
+    not drawn, and the report says why, instead of refusing the run."""
+    (small_run / "areamap.json").write_text(json.dumps(
+        {"schema": "cmakit.areamap/1.0", "area": "reserved",
+         "before": {"base_pfn": 0, "kinds": ["free"], "runs": [[0, 65536]]}}))
+    run = load_run(small_run)
+    assert run.area_map is None
+    assert [why for _, why in run.ignored] == ["area map 1.x, taken before and after the benchmark"]
+    r = cli("report", small_run)
+    assert r.returncode == 0, r.stderr
+    html = (small_run / "report.html").read_text()
+    assert "area map is of the old format (1.x)" in html

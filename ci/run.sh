@@ -53,8 +53,7 @@ set +e
 # (the report's copy floor).
 py=/usr/bin/python3
 before="ci/board/status.sh > $dir/board-before.txt && $py -m analysis.board copybw $dir/copybw.json"
-before+=" && $py -m analysis.board areamap $dir/areamap.json --area reserved --key before"
-after="ci/board/status.sh > $dir/board-after.txt; $py -m analysis.board areamap $dir/areamap.json --area reserved --key after"
+after="ci/board/status.sh > $dir/board-after.txt"
 VM_QUIET=1 VM_RUN_ID=run-$run_id "$ROOT/ci/vm/run.sh" -- \
 	"$before && $cmd; rc=\$?; $after; exit \$rc" </dev/null
 rc=$?

@@ -444,6 +444,25 @@ static int reap(pid_t pid, long ms, int *status)
 	}
 }
 
+/*
+ * Said once, plainly: what this kernel's events cannot tell (a stock 6.1
+ * kernel has none of the series' events); those fields are null.
+ */
+static void say_unknown(const struct cmt_decoder *dec)
+{
+	bool phases = cmt_decoder_has(dec, CMT_K_ISOLATE);
+	bool busy = cmt_decoder_has(dec, CMT_K_BUSY_PAGE);
+
+	if (!phases)
+		fprintf(stderr, "cmatrace: no cma:cma_range_* events in this "
+				"kernel: phases and migrated pages are unknown "
+				"(null in the output)\n");
+	if (!busy)
+		fprintf(stderr, "cmatrace: no cma:cma_busy_page event in this "
+				"kernel: the page that kept a range busy is "
+				"unknown (null in the output)\n");
+}
+
 static int do_live(const struct args *a)
 {
 	static const char *const systems[] = { "cma", "migrate",
@@ -529,6 +548,7 @@ static int do_live(const struct args *a)
 		enabled[i] = true;
 		n++;
 	}
+	say_unknown(l.dec);
 	fd = open_output(a->output);
 	if (fd < 0)
 		goto cleanup;

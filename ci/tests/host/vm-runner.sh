@@ -51,6 +51,14 @@ case $out in *"hello from cmakit-board"*) t_ok "the guest command's output reach
 	t_ok "the full console log is saved" || t_fail "the full console log is saved" "$(last_run)/console.log"
 check_no_qemu "after a normal run"
 
+# A long board says it is alive: here every 4 s instead of every minute.
+next_run
+out=$(VM_PROGRESS_PERIOD=4 "$VM" -- 'sleep 10' <&- 2>&1)
+rc=$?
+n=$(echo "$out" | grep -c '^vm: board running for 0m0[0-9]s (limit ')
+[ $rc -eq 0 ] && [ "$n" -ge 2 ] && t_ok "a long board prints a progress line per period ($n in 10 s)" ||
+	t_fail "a long board prints a progress line per period" "status $rc" "$out"
+
 # A host thread per guest CPU (the default is one for all): still two CPUs
 # in the guest, the status passed back, the mode recorded.
 next_run

@@ -107,7 +107,17 @@ cleanup() {
 		fi
 	fi
 }
-trap 'cleanup; echo "fresh: interrupted (logs: $dir)" >&2; exit 130' INT TERM HUP
+# interrupted: the steps of make run so far, then the cleanup
+interrupted() {
+	local log d k
+	for log in "$dir/run.log" "$dir/run-warm.log" "$dir/test.log"; do
+		[ -s "$log" ] && info "fresh: interrupted in $(basename "$log" .log) after $(tail -n1 "$log" | awk '{print $1}') s: $(tail -n1 "$log" | cut -c7-120)"
+	done
+	cleanup
+	echo "fresh: interrupted (logs: $dir)" >&2
+	exit 130
+}
+trap interrupted INT TERM HUP
 trap cleanup EXIT
 
 fmt() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }

@@ -46,14 +46,14 @@ def _lat_axis(ax, lat_us, which="y"):
 
 def _plain_log(axis, div=1.0):
     """Ticks of a log axis at 1-2-5 as plain numbers (divided by DIV)."""
-    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1, 2, 5)))
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=(1, 2, 3, 5)))
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v / div:g}"))
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def _log_bins(lo, hi, n=60):
     lo = max(lo, 1.0)
-    hi = max(hi, lo * 10)
+    hi = max(hi, lo * 2)
     return np.logspace(np.log10(lo), np.log10(hi), n)
 
 

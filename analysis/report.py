@@ -107,21 +107,27 @@ def _success_line(t):
     return f"Success rate {_pct(ok / n)}: {ok} of {n} requests succeeded{tail}."
 
 
-def _movable(mix):
-    return {k: v for k, v in mix.items() if k not in ("free", "cma") and v}
+def _slowest(t, mask):
+    m = mask & np.isfinite(t.latency_ns)
+    return int(np.argmax(np.where(m, t.latency_ns, -np.inf))) if m.any() else None
 
 
-def worst_cause(run):
-    """One sentence: the worst successful latency and what made it slow
-    (the phase that dominated it, what was moved, what blocked it), or None."""
+def worst_cause(run, failed=False):
+    """One sentence: the worst latency of the successful requests (FAILED:
+    the slowest failed request) and what made it slow (the phase that
+    dominated it, what was moved, what blocked it), or None."""
     t = run.allocs
-    ok = t.ok & np.isfinite(t.latency_ns)
-    if not ok.any():
+    i = _slowest(t, t.failed if failed else t.ok)
+    if i is None:
         return None
-    i = int(np.argmax(np.where(ok, t.latency_ns, -np.inf)))
     lat = float(t.latency_ns[i])
     when = f" at {t.t_ns[i] / 1e9:.2f} s" if np.isfinite(t.t_ns[i]) else ""
-    head = f"Worst latency {fmt_ns(lat)}, request #{i} ({size_label(t.size[i])}{when})"
+    if failed:
+        from .table import errno_name
+        head = (f"Slowest failure {fmt_ns(lat)}, request #{i} ({size_label(t.size[i])}{when}, "
+                f"{errno_name(t.errno[i])})")
+    else:
+        head = f"Worst latency {fmt_ns(lat)}, request #{i} ({size_label(t.size[i])}{when})"
     parts = []
     ph = {p: float(t[p + "_ns"][i]) for p in PHASES if p + "_ns" in t}
     if len(ph) == len(PHASES) and all(np.isfinite(v) for v in ph.values()):
@@ -137,9 +143,7 @@ def worst_cause(run):
     if amap and run.alloc_source == "cmabench":
         for m in amap["maps"]:
             if m["request"] == i and m["range"]:
-                mix = plots.range_mix(amap, m)
-                moved = (f"its range held {plots.mix_text(_movable(mix) or mix)} just before"
-                         + (f" ({plots.mix_text(mix)} of all its pages)" if _movable(mix) and _movable(mix) != mix else ""))
+                moved = f"its range held {plots.mix_text(plots.range_mix(amap, m))} just before"
                 break
     if moved is None:
         mix = {k: float(t["mix_" + k][i]) for k in plots.MOVABLE if "mix_" + k in t and np.isfinite(t["mix_" + k][i])}
@@ -151,7 +155,7 @@ def worst_cause(run):
         else:
             moved = "the page kinds around it are unknown (no occupancy in the records)"
     parts.append(moved)
-    rcol = "block_reason" if "block_reason" in t else "reason"
+    rcol = "block_reason" if "block_reason" in t and not failed else "reason"
     rc = int(t[rcol][i]) if rcol in t else -1
     if 0 <= rc < len(REASONS) and REASONS[rc] not in ("none",):
         from .load import BLOCK_KINDS
@@ -160,10 +164,17 @@ def worst_cause(run):
             kind = " " + BLOCK_KINDS[int(t.block_kind[i])]
         at = f" at pfn {int(t.block_pfn[i]):#x}" if "block_pfn" in t and np.isfinite(t.block_pfn[i]) else ""
         why = REASONS[rc] if REASONS[rc] != "unknown" else "of unknown state"
-        parts.append(f"a busy{kind} page{at} ({why}) made it retry")
+        parts.append(f"blocked by a{'n' if kind[:2] in (' a', ' o') else ''}{kind} page{at} ({why})" if failed
+                     else f"a busy{kind} page{at} ({why}) made it retry")
     elif "retries" in t and np.isfinite(t.retries[i]) and t.retries[i] > 0:
         parts.append(f"{int(t.retries[i])} busy retries")
     return head + ": " + "; ".join(parts) + "."
+
+
+def _slowers(t):
+    """A failed request took longer than every successful one."""
+    f, o = _slowest(t, t.failed), _slowest(t, t.ok)
+    return f is not None and (o is None or t.latency_ns[f] > t.latency_ns[o])
 
 
 def _glance(run):
@@ -180,6 +191,8 @@ def _glance(run):
     w = worst_cause(run)
     out.append(f'<p class="headline">{esc(w)}</p>' if w else
                '<p class="nodata">No request succeeded, so there is no worst latency to explain.</p>')
+    if _slowers(t):
+        out.append(f'<p class="headline">{esc(worst_cause(run, failed=True))}</p>')
     out.append("</section>")
     return "\n".join(out)
 
@@ -202,6 +215,8 @@ def text_summary(run):
     w = worst_cause(run)
     if w:
         lines.append(w)
+    if _slowers(t):
+        lines.append(worst_cause(run, failed=True))
     fe = failures_by_errno(t)
     if fe:
         lines.append("failures by errno: " + ", ".join(f"{k} {v}" for k, v in fe))

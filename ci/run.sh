@@ -21,7 +21,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/ci/lib.sh"
 cd "$ROOT"
 
-SCENARIO=${1:-${SCENARIO:-smoke}}
+# The kernel of KERNEL=<variant> (ci/vm/run.sh boots the same one).
+kernel_variant "$(kernel_spec)" || exit 2
+# The default scenario: tour, which needs the series (/dev/cma_bench,
+# fail_cma); on a kernel without patches, camera.
+default=tour
+[ -n "$KV_PATCHDIR" ] || default=camera
+SCENARIO=${1:-${SCENARIO:-$default}}
 CMABENCH=tools/cmabench/cmabench
 CMATRACE=tools/cmatrace/cmatrace
 CMACOLLECT=build/bpf/cmacollect
@@ -29,8 +35,17 @@ CMACOLLECT=build/bpf/cmacollect
 "$CMABENCH" --list 2>/dev/null | grep -qw -- "$SCENARIO" ||
 	die "run: unknown scenario '$SCENARIO' (cmabench --list: $("$CMABENCH" --list 2>/dev/null | awk '{print $1}' | tr '\n' ' '))"
 
-run_id=$(date +%Y%m%d-%H%M%S)-$SCENARIO-$(series_hash)
-dir=results/$run_id
+[ -f "$KV_DIR/release" ] || die "run: the $KV_NAME kernel is not built (make kernel KERNEL=$KV_SPEC)"
+# RUN_DIR puts the run elsewhere (make regress: the results store), and
+# RUN_REPORT=0 leaves the report to the caller.
+if [ -n "${RUN_DIR:-}" ]; then
+	dir=${RUN_DIR%/}
+	run_id=$(basename "$dir")-$$
+	[ ! -e "$dir" ] || die "run: $dir exists already"
+else
+	run_id=$(date +%Y%m%d-%H%M%S)-$SCENARIO-$KV_NAME-$KV_HASH
+	dir=results/$run_id
+fi
 mkdir -p "$dir"
 
 # The command inside the board: cmabench, wrapped by the collectors.
@@ -54,6 +69,9 @@ set +e
 py=/usr/bin/python3
 before="ci/board/status.sh > $dir/board-before.txt && $py -m analysis.board copybw $dir/copybw.json"
 after="ci/board/status.sh > $dir/board-after.txt"
+# RUN_BEFORE: a command for the board to run first (make bench sets a
+# fail_cma_delay with it, to make a kernel slower on purpose).
+[ -z "${RUN_BEFORE:-}" ] || before+=" && { $RUN_BEFORE; }"
 VM_QUIET=1 VM_RUN_ID=run-$run_id "$ROOT/ci/vm/run.sh" -- \
 	"$before && $cmd; rc=\$?; $after; exit \$rc" </dev/null
 rc=$?
@@ -61,5 +79,10 @@ set -e
 cp "build/vm/runs/run-$run_id/console.log" "$dir/console.log" 2>/dev/null || true
 [ $rc -eq 0 ] || die "run: the scenario failed on the board (status $rc; console: $dir/console.log)"
 
+if [ "${RUN_REPORT:-1}" = 0 ]; then
+	echo "run: results $dir"
+	exit 0
+fi
+info "run: the board is done; rendering the report"
 /usr/bin/python3 -m analysis report "$dir" || die "run: the report could not be made from $dir"
 echo "run: report $dir/report.html"

@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Ratios between kernels or modes measured in alternating boots, with intervals.
+
+    python3 -m analysis.bench ratios BENCH_DIR [--resamples 2000] [--seed 1]
+    python3 -m analysis.bench power --base RUN_DIR... --cand RUN_DIR... [--runs 3] [--trials 200]
+
+BENCH_DIR holds one directory per boot, ``<kernel>-<n>/`` (``stock-1``,
+``cmakit-1``, ``stock-2`` ...), each with one cmabench document per
+workload and mode, ``<workload>.<mode>.json`` (mode ``bare`` is the
+reference). It prints and writes ``ratios.json``: for every workload the
+median-latency ratio of each kernel against the first kernel (bare mode),
+and within each kernel of each mode against bare, each with a bootstrap 95%
+interval that resamples whole boots. Allocations of one boot share the
+boot's memory layout, its page placement and the host's load at the time,
+so they are not independent draws; a boot is.
+
+``power`` measures how often `compare` (the rule `make regress` applies)
+flags a candidate: each trial draws --runs runs of each side, without
+replacement, from pools of real runs (one boot each), and the rate of FAIL
+verdicts is reported with a Clopper-Pearson 95% interval. The false-alarm
+rate comes from trials that split the baseline pool into two disjoint halves
+of --runs runs each. Trials drawn from one pool share runs, so the interval
+is narrower than that of as many independent experiments would be; the
+pools' sizes are printed with it.
+"""
+
+import argparse
+import json
+import os
+import re
+import sys
+
+import numpy as np
+
+from .errors import InputError
+
+BOOT = re.compile(r"^(?P<kernel>[A-Za-z0-9_.:+-]+?)-(?P<n>\d+)$")
+
+
+def _latencies(path):
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as e:
+        raise InputError(path, str(e)) from None
+    v = [a.get("kernel_ns") or a["user_ns"] for a in doc.get("allocations", []) if a.get("ok")]
+    return np.asarray(v, dtype=np.float64)
+
+
+def load_boots(d):
+    """{kernel: [{(workload, mode): latencies}, ...]} in boot order."""
+    if not os.path.isdir(d):
+        raise InputError(d, "no such directory")
+    boots = {}
+    names = [n for n in os.listdir(d) if BOOT.match(n) and os.path.isdir(os.path.join(d, n))]
+    for name in sorted(names, key=lambda n: int(BOOT.match(n)["n"])):
+        m = BOOT.match(name)
+        runs = {}
+        for f in sorted(os.listdir(os.path.join(d, name))):
+            parts = f.split(".")
+            if len(parts) == 3 and parts[2] == "json":
+                lat = _latencies(os.path.join(d, name, f))
+                if len(lat):
+                    runs[(parts[0], parts[1])] = lat
+        boots.setdefault(m["kernel"], []).append(runs)
+    if not boots:
+        raise InputError(d, "no boot directories (<kernel>-<n>/) here")
+    return boots
+
+
+def boot_ratio(base, cand, resamples=2000, seed=1):
+    """Median of the pooled candidate allocations over the baseline's, and a
+    95% percentile interval from resampling whole boots on each side.
+    base, cand: lists of per-boot latency arrays. None when a side is empty."""
+    base = [b for b in base if len(b)]
+    cand = [c for c in cand if len(c)]
+    if not base or not cand:
+        return None
+    point = float(np.median(np.concatenate(cand)) / np.median(np.concatenate(base)))
+    rng = np.random.default_rng(seed)
+    est = np.empty(resamples)
+    for i in range(resamples):
+        b = np.concatenate([base[j] for j in rng.integers(len(base), size=len(base))])
+        c = np.concatenate([cand[j] for j in rng.integers(len(cand), size=len(cand))])
+        est[i] = np.median(c) / np.median(b)
+    lo, hi = np.percentile(est, [2.5, 97.5])
+    return {"ratio": point, "lo": float(lo), "hi": float(hi), "boots": [len(base), len(cand)],
+            "allocations": [int(sum(len(b) for b in base)), int(sum(len(c) for c in cand))]}
+
+
+def paired_ratio(boots, workload, mode, resamples=2000, seed=1):
+    """A mode against bare within the same boots: per resample, the boots are
+    drawn once and both sides taken from the same boots."""
+    pairs = [(r[(workload, "bare")], r[(workload, mode)]) for r in boots
+             if (workload, "bare") in r and (workload, mode) in r]
+    if not pairs:
+        return None
+    point = float(np.median(np.concatenate([p[1] for p in pairs])) /
+                  np.median(np.concatenate([p[0] for p in pairs])))
+    rng = np.random.default_rng(seed)
+    est = np.empty(resamples)
+    for i in range(resamples):
+        idx = rng.integers(len(pairs), size=len(pairs))
+        est[i] = (np.median(np.concatenate([pairs[j][1] for j in idx])) /
+                  np.median(np.concatenate([pairs[j][0] for j in idx])))
+    lo, hi = np.percentile(est, [2.5, 97.5])
+    return {"ratio": point, "lo": float(lo), "hi": float(hi), "boots": len(pairs)}
+
+
+def ratios(d, resamples=2000, seed=1):
+    boots = load_boots(d)
+    kernels = list(boots)
+    ref = kernels[0]
+    workloads = sorted({w for k in boots for r in boots[k] for (w, _) in r})
+    out = {"schema": "cmakit.bench-kernels/1.0", "reference": ref, "kernels": {}, "modes": {}}
+    for k in kernels[1:]:
+        out["kernels"][k] = {}
+        for w in workloads:
+            r = boot_ratio([b.get((w, "bare"), []) for b in boots[ref]],
+                           [b.get((w, "bare"), []) for b in boots[k]], resamples, seed)
+            if r:
+                out["kernels"][k][w] = r
+    for k in kernels:
+        modes = sorted({m for r in boots[k] for (_, m) in r if m != "bare"})
+        for w in workloads:
+            for m in modes:
+                r = paired_ratio(boots[k], w, m, resamples, seed)
+                if r:
+                    out["modes"].setdefault(k, {}).setdefault(w, {})[m] = r
+    return out
+
+
+def _fmt(r):
+    return f"{r['ratio']:.3f} ({r['lo']:.3f}-{r['hi']:.3f})"
+
+
+def print_ratios(res, f=sys.stdout):
+    ref = res["reference"]
+    for k, ws in res["kernels"].items():
+        print(f"median latency, {k} against {ref} (bare, 95% interval over boots):", file=f)
+        for w, r in ws.items():
+            print(f"  {w:12} {_fmt(r)}  [{r['boots'][0]}+{r['boots'][1]} boots, "
+                  f"{r['allocations'][0]}+{r['allocations'][1]} allocations]", file=f)
+    for k, ws in res["modes"].items():
+        print(f"median latency with a tool attached against without, on {k} (same boots):", file=f)
+        for w, ms in ws.items():
+            for m, r in ms.items():
+                print(f"  {w:12} {m:12} {_fmt(r)}  [{r['boots']} boots]", file=f)
+
+
+def clopper_pearson(k, n, conf=0.95):
+    from scipy.stats import beta
+    a = (1 - conf) / 2
+    lo = 0.0 if k == 0 else float(beta.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a, k + 1, n - k))
+    return lo, hi
+
+
+def power(base_dirs, cand_dirs, runs=3, trials=200, seed=1, threshold=0.10, alpha=0.05):
+    from .compare import compare_runs
+    from .load import load_run
+    base = [load_run(d) for d in base_dirs]
+    cand = [load_run(d) for d in cand_dirs]
+    if len(base) < 2 * runs or len(cand) < runs:
+        raise InputError(base_dirs[0] if base_dirs else "-",
+                         f"need {2 * runs} baseline and {runs} candidate runs, have {len(base)} and {len(cand)}")
+    rng = np.random.default_rng(seed)
+    out = {"runs_per_side": runs, "trials": trials, "pool": [len(base), len(cand)]}
+    for key, draw in (("flagged", lambda: ([base[i] for i in rng.choice(len(base), runs, replace=False)],
+                                           [cand[i] for i in rng.choice(len(cand), runs, replace=False)])),
+                      ("false_alarm", lambda: (lambda idx: ([base[i] for i in idx[:runs]],
+                                                            [base[i] for i in idx[runs:2 * runs]]))(
+                          rng.permutation(len(base))))):
+        k = 0
+        metrics = {}
+        for _ in range(trials):
+            b, c = draw()
+            v = compare_runs(b, c, threshold, alpha, runs)
+            if v["status"] == "FAIL":
+                k += 1
+                for r in v["metrics"]:
+                    if r["status"] == "FAIL":
+                        metrics[r["name"]] = metrics.get(r["name"], 0) + 1
+        lo, hi = clopper_pearson(k, trials)
+        out[key] = {"count": k, "rate": k / trials, "lo": lo, "hi": hi,
+                    "metrics": dict(sorted(metrics.items(), key=lambda x: -x[1])[:5])}
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m analysis.bench", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("ratios", help="kernel and mode ratios of a bench directory")
+    r.add_argument("dir")
+    r.add_argument("--resamples", type=int, default=2000)
+    r.add_argument("--seed", type=int, default=1)
+    w = sub.add_parser("power", help="how often compare flags a candidate, and equal kernels")
+    w.add_argument("--base", nargs="+", required=True)
+    w.add_argument("--cand", nargs="+", required=True)
+    w.add_argument("--runs", type=int, default=3)
+    w.add_argument("--trials", type=int, default=200)
+    w.add_argument("--seed", type=int, default=1)
+    w.add_argument("--json")
+    a = p.parse_args(argv)
+    try:
+        if a.cmd == "power":
+            res = power(a.base, a.cand, a.runs, a.trials, a.seed)
+        else:
+            res = ratios(a.dir, a.resamples, a.seed)
+    except InputError as e:
+        print(f"analysis: {e}", file=sys.stderr)
+        return 2
+    if a.cmd == "power":
+        for key, what in (("flagged", "candidate flagged"), ("false_alarm", "equal kernels flagged")):
+            r = res[key]
+            print(f"{what}: {r['count']} of {res['trials']} trials = {r['rate']:.1%} "
+                  f"(95% interval {r['lo']:.1%}-{r['hi']:.1%}; {res['runs_per_side']} runs a side from pools of "
+                  f"{res['pool'][0]} baseline and {res['pool'][1]} candidate boots)"
+                  + (f"; metrics: {', '.join(f'{m} {n}' for m, n in r['metrics'].items())}" if r["metrics"] else ""))
+        if a.json:
+            with open(a.json, "w") as f:
+                json.dump(res, f, indent=1)
+                f.write("\n")
+        return 0
+    with open(os.path.join(a.dir, "ratios.json"), "w") as f:
+        json.dump(res, f, indent=1)
+        f.write("\n")
+    print_ratios(res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

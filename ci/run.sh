@@ -10,7 +10,8 @@
 #   results/<run-id>/cmatrace-summary.json  its summary
 #   results/<run-id>/bpf.json        BPF collectors (docs/bpf.md)
 #   results/<run-id>/board-*.txt     the areas before and after
-#   results/<run-id>/areamap.json    page kinds of the area before and after
+#   results/<run-id>/areamap.json    cmabench: the area's page kinds at the first request,
+#                                    the first failure and the last request
 #   results/<run-id>/copybw.json     memory-copy bandwidth of the board
 #   results/<run-id>/console.log     the board's console
 #   results/<run-id>/report.html     the report; summary.txt its text form
@@ -63,9 +64,8 @@ fi
 
 info "run: scenario $SCENARIO on the virtual board, results in $dir"
 set +e
-# Before and after the scenario: the areas' state, the page kinds of the
-# default area (the report's area map) and the board's memory-copy bandwidth
-# (the report's copy floor).
+# Before and after the scenario: the areas' state, and the board's
+# memory-copy bandwidth (the report's copy floor).
 py=/usr/bin/python3
 before="ci/board/status.sh > $dir/board-before.txt && $py -m analysis.board copybw $dir/copybw.json"
 after="ci/board/status.sh > $dir/board-after.txt"

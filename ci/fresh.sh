@@ -174,21 +174,29 @@ inside() {
 	return $rc
 }
 
-# phase_times LOG: the steps of `make run` from its stamped output: make deps
-# ends at its last "deps:" line, the kernel at its last "kernel:" line, the
-# tools at the first "run:" line, the board run at "run: report".
+# phase_times LOG: the steps of `make run` from its stamped output, as
+# "deps kernel tools board" seconds ("-" for a step not reached): make deps
+# until the first "kernel:" line, the kernel until the first other line
+# after it (the tools' build; make's own error lines aside), the tools until
+# the first "run:" line, the board run and report until the last line. A
+# step that failed lasts until the last line.
 phase_times() {
 	awk '
 		{ t = $1; sub(/^ *[0-9]+ /, "") }
-		/^deps: / { deps = t }
-		/^kernel: / { kernel = t }
-		/^run: / && run0 == "" { run0 = t }
-		/^run: report / { report = t }
+		NR == 1 { start["deps"] = 0; phase = "deps" }
+		/^kernel: / && !("kernel" in start) { start["kernel"] = t; phase = "kernel" }
+		phase == "kernel" && !/^kernel: / && !/^make(\[[0-9]+\])?: / { start["tools"] = t; phase = "tools" }
+		/^run: / && !("board" in start) { start["board"] = t; phase = "board" }
+		{ last = t }
 		END {
-			if (deps == "") deps = 0
-			if (kernel == "") kernel = deps
-			if (run0 == "") run0 = kernel
-			printf "%d %d %d %s\n", deps, kernel - deps, run0 - kernel, report == "" ? "-" : report - run0
+			n = split("deps kernel tools board", p, " ")
+			for (i = 1; i <= n; i++) {
+				if (!(p[i] in start)) { out = out " -"; continue }
+				e = last
+				for (j = i + 1; j <= n; j++) if (p[j] in start) { e = start[p[j]]; break }
+				out = out " " (e - start[p[i]])
+			}
+			print substr(out, 2)
 		}' "$1"
 }
 
@@ -201,8 +209,8 @@ total=$(($(date +%s) - t))
 read -r d k tl b < <(phase_times "$dir/run.log")
 n=$(sed -n 's/^ *[0-9]* deps: installing \([0-9]*\) package.*/\1/p' "$dir/run.log" | head -n1)
 step "packages (make deps${n:+, $n})" "$d"
-step "kernel" "$k"
-step "tools" "$tl"
+[ "$k" = - ] || step "kernel" "$k"
+[ "$tl" = - ] || step "tools" "$tl"
 [ "$b" = - ] || step "board run and report" "$b"
 step "make run in all" "$total"
 if [ $rc -ne 0 ]; then

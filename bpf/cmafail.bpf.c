@@ -155,11 +155,11 @@ int tp_alloc_start(void *ctx)
 	struct fail_info *s = begin();
 
 	if (!s)
-		return 0;
+		return TP_PASS;
 	s->count = tp_read(ctx, &f_start_count);
 	s->align = tp_read(ctx, &f_start_align);
 	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
-	return 0;
+	return TP_PASS;
 }
 
 /* Stock kernels only: the state of the page test_pages_isolated stopped at. */
@@ -203,7 +203,7 @@ int tp_busy_retry(void *ctx)
 	__u64 pfn, page;
 
 	if (!s)
-		return 0;
+		return TP_PASS;
 	s->busy_attempts++;
 	pfn = tp_read(ctx, &f_retry_pfn);
 	s->range_start = pfn;
@@ -224,7 +224,7 @@ int tp_busy_retry(void *ctx)
 							bpf_core_type_size(
 								struct page)));
 	}
-	return 0;
+	return TP_PASS;
 }
 
 /*
@@ -259,20 +259,20 @@ int tp_alloc_finish(void *ctx)
 
 	if (use_event_result) {
 		finish_patched(ctx, s);
-		return 0;
+		return TP_PASS;
 	}
 	if (!s)
-		return 0;
+		return TP_PASS;
 	if (use_event_result) {
 		finish(ctx, s, (int)tp_read(ctx, &f_fin_errorno),
 		       tp_read(ctx, &f_fin_retries),
 		       tp_read(ctx, &f_fin_elapsed));
-		return 0;
+		return TP_PASS;
 	}
 	err = tp_read(ctx, &f_fin_page) ? 0 : s->last_ret;
 	finish(ctx, s, err ? err : (tp_read(ctx, &f_fin_page) ? 0 : -ENOMEM),
 	       s->busy_attempts, bpf_ktime_get_ns() - s->ts_ns);
-	return 0;
+	return TP_PASS;
 }
 
 /* The series: the page that blocked the range, with the kernel's verdict. */
@@ -283,7 +283,7 @@ int tp_busy_page(void *ctx)
 	__u32 st = 0;
 
 	if (!s)
-		return 0;
+		return TP_PASS;
 	s->nr_busy++;
 	s->busy_src = BUSY_EVENT;
 	s->busy_pfn = tp_read(ctx, &f_busy_pfn);
@@ -311,7 +311,7 @@ int tp_busy_page(void *ctx)
 	s->state = st;
 	s->migratetype = tp_read(ctx, &f_busy_migratetype);
 	s->has_state = 1;
-	return 0;
+	return TP_PASS;
 }
 
 /* The final isolation test: where it stopped, if it failed. */
@@ -347,13 +347,15 @@ static __always_inline int on_test(void *ctx)
 SEC("tracepoint/cma/cma_range_test")
 int tp_range_test(void *ctx)
 {
-	return on_test(ctx);
+	on_test(ctx);
+	return TP_PASS;
 }
 
 SEC("tracepoint/page_isolation/test_pages_isolated")
 int tp_test_isolated(void *ctx)
 {
-	return on_test(ctx);
+	on_test(ctx);
+	return TP_PASS;
 }
 
 /* The series' events as BTF raw tracepoints: arguments, no record. */

@@ -110,13 +110,13 @@ int tp_alloc_start(void *ctx)
 	struct inflight *s;
 
 	if (!traced())
-		return 0;
+		return TP_PASS;
 	s = begin();
 	if (!s)
-		return 0;
+		return TP_PASS;
 	s->count = tp_read(ctx, &f_start_count);
 	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
-	return 0;
+	return TP_PASS;
 }
 
 SEC("tracepoint/cma/cma_alloc_busy_retry")
@@ -127,7 +127,7 @@ int tp_busy_retry(void *ctx)
 
 	if (s)
 		s->retries++;
-	return 0;
+	return TP_PASS;
 }
 
 SEC("tracepoint/cma/cma_alloc_finish")
@@ -140,30 +140,30 @@ int tp_alloc_finish(void *ctx)
 	int err;
 
 	if (!traced())
-		return 0;
+		return TP_PASS;
 	if (use_event_timing) {
 		/* The series' cma_alloc_finish carries all we need. */
 		s = bpf_map_lookup_elem(&scratch, &zero);
 		if (!s)
-			return 0;
+			return TP_PASS;
 		tp_read_str(ctx, &f_fin_name, s->area, sizeof(s->area));
 		account(s->area, tp_read(ctx, &f_fin_count),
 			(int)tp_read(ctx, &f_fin_errorno),
 			tp_read(ctx, &f_fin_elapsed),
 			(__u32)tp_read(ctx, &f_fin_retries));
-		return 0;
+		return TP_PASS;
 	}
 	/* Stock 6.1: time from cma_alloc_start, error from alloc_contig_range. */
 	s = bpf_map_lookup_elem(&inflight, &tid);
 	if (!s)
-		return 0;
+		return TP_PASS;
 	page = tp_read(ctx, &f_fin_page);
 	err = page ? 0 : s->last_ret;
 	if (!page && !err)
 		err = -ENOMEM;
 	account(s->area, s->count, err, bpf_ktime_get_ns() - s->ts, s->retries);
 	bpf_map_delete_elem(&inflight, &tid);
-	return 0;
+	return TP_PASS;
 }
 
 /*

@@ -109,11 +109,11 @@ int tp_alloc_start(void *ctx)
 	struct mig_info *s = begin();
 
 	if (!s)
-		return 0;
+		return TP_PASS;
 	s->ts_ns = bpf_ktime_get_ns();
 	s->count = tp_read(ctx, &f_start_count);
 	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
-	return 0;
+	return TP_PASS;
 }
 
 /* The allocation of s ended: account it, and forget it. */
@@ -149,7 +149,7 @@ int tp_alloc_finish(void *ctx)
 	struct mig_info *s = current_alloc();
 
 	if (!s)
-		return 0;
+		return TP_PASS;
 	if (f_fin_elapsed.flags & TPF_PRESENT) {
 		/* the series: the allocation began with its first phase event */
 		s->elapsed_ns = tp_read(ctx, &f_fin_elapsed);
@@ -160,7 +160,7 @@ int tp_alloc_finish(void *ctx)
 	}
 	s->ok = tp_read(ctx, &f_fin_page) != 0;
 	done(s);
-	return 0;
+	return TP_PASS;
 }
 
 /* ---- the series' per-phase events -------------------------------------- */
@@ -200,25 +200,29 @@ static __always_inline int on_phase(void *ctx, int ph)
 SEC("tracepoint/cma/cma_range_isolate")
 int tp_range_isolate(void *ctx)
 {
-	return on_phase(ctx, PH_ISOLATE);
+	on_phase(ctx, PH_ISOLATE);
+	return TP_PASS;
 }
 
 SEC("tracepoint/cma/cma_range_drain")
 int tp_range_drain(void *ctx)
 {
-	return on_phase(ctx, PH_DRAIN);
+	on_phase(ctx, PH_DRAIN);
+	return TP_PASS;
 }
 
 SEC("tracepoint/cma/cma_range_migrate")
 int tp_range_migrate(void *ctx)
 {
-	return on_phase(ctx, PH_MIGRATE);
+	on_phase(ctx, PH_MIGRATE);
+	return TP_PASS;
 }
 
 SEC("tracepoint/cma/cma_range_test")
 int tp_range_test(void *ctx)
 {
-	return on_phase(ctx, PH_TEST);
+	on_phase(ctx, PH_TEST);
+	return TP_PASS;
 }
 
 /* The same events as BTF raw tracepoints: arguments, no record. */
@@ -289,16 +293,16 @@ int tp_mm_migrate_pages(void *ctx)
 	struct mig_info *s = current_alloc();
 
 	if (!s)
-		return 0;
+		return TP_PASS;
 	if (tp_read(ctx, &f_mm_reason) !=
 	    bpf_core_enum_value(enum migrate_reason, MR_CONTIG_RANGE))
-		return 0;
+		return TP_PASS;
 	s->nr_migrated += tp_read(ctx, &f_mm_succeeded);
 	s->nr_failed += tp_read(ctx, &f_mm_failed);
 	s->nr_attempted +=
 		tp_read(ctx, &f_mm_succeeded) + tp_read(ctx, &f_mm_failed);
 	s->passes++;
-	return 0;
+	return TP_PASS;
 }
 
 static __always_inline void fn_begin(int ph)

@@ -26,6 +26,16 @@ struct user_pt_regs {
 #define SEC(name) __attribute__((section(name), used))
 #endif
 
+/*
+ * What a SEC("tracepoint/...") program returns. For tracepoints attached
+ * through perf (kernel/trace/bpf_trace.c, perf_trace_run_bpf_submit()), 0
+ * drops the event for every perf event on that tracepoint: perf stat -e
+ * cma:cma_alloc_finish would count nothing while a tool runs. 1 lets it
+ * through, so looking with cmakit never blinds perf. (tp_btf, fentry and
+ * kprobe programs' return values do not filter anything.)
+ */
+#define TP_PASS 1
+
 #ifndef ENOMEM
 #define ENOMEM 12
 #endif

@@ -31,16 +31,7 @@ fi
 
 # Movable pages of other programs may sit in the area; allocating all of it
 # at once migrates them out, and fails if anything is pinned or held.
-settle() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	echo "$pages" >"$CMA_DEBUGFS/$area/alloc" 2>/dev/null || return 1
-	echo "$pages" >"$CMA_DEBUGFS/$area/free"
-}
-knobs() { grep -H . /sys/kernel/debug/fail_cma/* 2>/dev/null; }
-settle
-cma_free0=$(meminfo_kb CmaFree)
-knobs0=$(knobs)
+board_baseline
 
 # The kernel's own word on each busy page, in a trace instance of our own.
 traced=false
@@ -98,20 +89,7 @@ else
 fi
 
 # Nothing left behind ---------------------------------------------------------------
-t_eq "after the tour: nothing allocated (debugfs used 0)" 0 "$(cma_used "$area")"
-if settle; then
-	t_ok "after the tour: nothing pinned (all $pages pages of '$area' allocate at once)"
-else
-	t_fail "after the tour: nothing pinned (all $pages pages allocate at once)"
-fi
-cma_free1=$(meminfo_kb CmaFree)
-# Freed pages may sit on per-cpu lists (not counted free) for a moment.
-if [ $((cma_free0 - cma_free1)) -le 4096 ]; then
-	t_ok "after the tour: CmaFree back at its baseline ($cma_free0 -> $cma_free1 kB)"
-else
-	t_fail "after the tour: CmaFree back at its baseline" "$cma_free0 -> $cma_free1 kB"
-fi
-t_eq "after the tour: fail_cma knobs as before" "$knobs0" "$(knobs)"
+t_nothing_left "after the tour"
 t_eq "after the tour: no trace instance or cma event left enabled" "0" \
 	"$( (ls -d "$INST" 2>/dev/null; grep -l 1 "$TRACEFS"/events/cma/*/enable 2>/dev/null) | wc -l)"
 

@@ -92,16 +92,7 @@ esac
 # Movable pages of other programs (page cache, the shell's memory) may sit in
 # the area; allocating the whole area at once migrates them out (and fails if
 # anything is pinned or held), so CmaFree is compared after that, both times.
-settle() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	echo "$pages" >"$CMA_DEBUGFS/$area/alloc" 2>/dev/null || return 1
-	echo "$pages" >"$CMA_DEBUGFS/$area/free"
-}
-settle
-cma_free0=$(meminfo_kb CmaFree)
-knobs() { [ -d /sys/kernel/debug/fail_cma ] && grep -H . /sys/kernel/debug/fail_cma/* 2>/dev/null; }
-knobs0=$(knobs)
+board_baseline
 inj=()
 [ -d /sys/kernel/debug/fail_cma ] && inj=(--inject migrate:10)
 pin=()
@@ -122,21 +113,7 @@ wait $pid
 rc=$?
 t_eq "SIGINT: exit status 130" 130 $rc
 t_eq "SIGINT: results written with status INTERRUPTED" INTERRUPTED "$(jq -r .run.status "$W/int/result.json" 2>&1)"
-t_eq "SIGINT: every buffer released (debugfs used 0)" 0 "$(cat "$CMA_DEBUGFS/$area/used")"
-# Nothing pinned or held: the whole area can be allocated at once.
-if settle; then
-	t_ok "SIGINT: nothing left pinned (all $pages pages of '$area' allocate at once)"
-else
-	t_fail "SIGINT: nothing left pinned (all $pages pages allocate at once)"
-fi
-cma_free1=$(meminfo_kb CmaFree)
-# Freed pages may sit on per-cpu lists (not counted free) for a moment.
-if [ $((cma_free0 - cma_free1)) -le 4096 ]; then
-	t_ok "SIGINT: CmaFree back at its baseline ($cma_free0 -> $cma_free1 kB)"
-else
-	t_fail "SIGINT: CmaFree back at its baseline" "$cma_free0 -> $cma_free1 kB"
-fi
-t_eq "SIGINT: fail_cma knobs as before" "$knobs0" "$(knobs)"
+t_nothing_left SIGINT
 
 # 4. patched kernel: pinned pages give -EBUSY; --inject is counted and restored ----------
 if [ -e /dev/cma_bench ]; then
@@ -152,7 +129,7 @@ if [ -d /sys/kernel/debug/fail_cma ] && [ -e /dev/cma_bench ]; then
 	"$BIN" --backend cma_bench --sizes 1024 --count 6 --inject alloc:100:3 -o "$W/inj" -q 2>"$W/err"
 	t_eq "inject alloc:100:3: exactly 3 injected failures, recorded per request" "3 3 3" \
 		"$(jq -r '"\(.summary.failed) \(.summary.injected) \(.run.inject.injected_faults)"' "$W/inj/result.json" 2>&1)"
-	t_eq "inject: fail_cma knobs restored" "$knobs0" "$(knobs)"
+	t_eq "inject: fail_cma knobs restored" "$knobs0" "$(fail_cma_knobs)"
 else
 	t_skip "inject: failures counted and knobs restored" "no fail_cma or /dev/cma_bench (stock kernel)"
 fi

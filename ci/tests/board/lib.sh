@@ -26,3 +26,36 @@ test_timeout() {
 	t=$(sed -n 's/^# timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$1" | head -n1)
 	echo "${t:-600}"
 }
+
+# The baseline of "nothing left behind" (needs tap.sh, and area and pages
+# set): every page of the area allocatable at once, CmaFree, the fail_cma
+# knobs. board_baseline records it; t_nothing_left LABEL checks against it.
+settle() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	echo "$pages" >"$CMA_DEBUGFS/$area/alloc" 2>/dev/null || return 1
+	echo "$pages" >"$CMA_DEBUGFS/$area/free"
+}
+fail_cma_knobs() { [ -d /sys/kernel/debug/fail_cma ] && grep -H . /sys/kernel/debug/fail_cma/* 2>/dev/null; }
+board_baseline() {
+	settle
+	cma_free0=$(meminfo_kb CmaFree)
+	knobs0=$(fail_cma_knobs)
+}
+t_nothing_left() {
+	local label=$1 free1
+	t_eq "$label: every buffer released (debugfs used 0)" 0 "$(cma_used "$area")"
+	if settle; then
+		t_ok "$label: nothing left pinned (all $pages pages of '$area' allocate at once)"
+	else
+		t_fail "$label: nothing left pinned (all $pages pages allocate at once)"
+	fi
+	free1=$(meminfo_kb CmaFree)
+	# Freed pages may sit on per-cpu lists (not counted free) for a moment.
+	if [ $((cma_free0 - free1)) -le 4096 ]; then
+		t_ok "$label: CmaFree back at its baseline ($cma_free0 -> $free1 kB)"
+	else
+		t_fail "$label: CmaFree back at its baseline" "$cma_free0 -> $free1 kB"
+	fi
+	t_eq "$label: fail_cma knobs as before" "$knobs0" "$(fail_cma_knobs)"
+}

@@ -93,8 +93,12 @@ one_line "series:DIR naming a missing patch: one line naming it, status 2" 2 "00
 	env KERNEL=series:$tmp/empty bash ci/kernel/build.sh
 one_line "git:REF that does not exist: one line, status 2" 2 "not a commit" \
 	env KERNEL=git:no-such-ref-cmakit bash ci/kernel/build.sh
-# make adds its own "make: *** ... Error 2" line
-make_vm() { make -s --no-print-directory vm QUIET=1 "$@" 2>&1 | grep -v '^make: \*\*\*'; return "${PIPESTATUS[0]}"; }
+# make adds its own "make: *** ... Error 2" line; under `make test` it is make[1]
+make_vm() {
+	env -u MAKELEVEL -u MAKEFLAGS -u MFLAGS make -s --no-print-directory vm QUIET=1 "$@" 2>&1 |
+		grep -Ev '^make(\[[0-9]+\])?: \*\*\*'
+	return "${PIPESTATUS[0]}"
+}
 one_line "make vm with an unknown variant: one line, status 2" 2 "unknown variant 'nope'" \
 	make_vm KERNEL=nope CMD=true
 one_line "ci/vm/run.sh with an unknown variant: one line, status 127" 127 "unknown variant 'nope'" \

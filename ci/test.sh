@@ -8,9 +8,9 @@
 # tools' board tests and the main job on the stock kernel. TESTS='unit
 # board' picks suites; BOARD_TESTS='foundation ...' picks board tests.
 # KERNEL=<variant> (DEBUG=1: KERNEL=debug) runs the board suite on that
-# kernel instead, and leaves out the other kernels' suites. A board test may
-# carry a "# vm-args: ..." line (ci/vm/run.sh options, split like shell
-# words but never evaluated); tests with the same line share one boot.
+# kernel instead, and leaves out the other kernels' suites. Each board test's
+# time limit and ci/vm/run.sh options are data in ci/tests/board/settings;
+# tests with the same options share one boot.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/ci/lib.sh"
@@ -61,12 +61,8 @@ run_suite() {
 	skip=$((skip + s))
 }
 
-# The vm-args of a board test: its "# vm-args:" line, or the defaults.
-board_args() {
-	local a
-	a=$(sed -n 's/^# vm-args:[[:space:]]*//p' "$1" | head -n1)
-	echo "${a:---cma 256M}"
-}
+# The vm-args of a board test (FILE): its line of ci/tests/board/settings.
+board_args() { board_setting "$(basename "$1" .sh)" vm-args; }
 
 board_arg_groups() {
 	local f
@@ -92,11 +88,11 @@ board_suites() {
 	while IFS= read -r args; do
 		mapfile -t names < <(board_tests_with_args "$args")
 		name=$1board$(echo "$args" | tr -c 'a-zA-Z0-9=\n' '-' | sed 's/--*/-/g; s/-$//')
-		mapfile -t vmargs < <(xargs printf '%s\n' <<<"$args")
+		read -ra vmargs <<<"$args"
 		# The board's time limit: the tests' own limits plus boot time.
 		limit=120
 		for n in "${names[@]}"; do
-			limit=$((limit + $(test_timeout "$ROOT/ci/tests/board/$n.sh")))
+			limit=$((limit + $(board_setting "$n" timeout)))
 		done
 		run_suite "$name" vm_suite --timeout "$limit" "${vmargs[@]}" -- \
 			"$ROOT/ci/tests/board/run.sh" "${names[@]}"

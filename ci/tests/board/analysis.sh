@@ -6,13 +6,7 @@
 # cmabench, counting exactly its records, with every view either drawn or
 # replaced by the sentence that says why not. (cmabench writes the area map
 # itself: ci/tests/board/cmabench-areamap.sh.)
-# vm-args: --cma 256M
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$ROOT" || exit 1

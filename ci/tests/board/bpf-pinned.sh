@@ -7,14 +7,8 @@
 # with reason "pinned": from the kernel's cma_busy_page on the patched
 # path, inferred from the page's state on the stock path (--stock).
 # Needs the patched kernel (/dev/cma_bench); skipped on a stock build.
-# vm-args: --cma 256M
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
-BPF=$ROOT/build/bpf
 area=$(cma_default_area)
 if [ ! -e /dev/cma_bench ]; then
 	t_skip "cmafail names a pinned pfn" "kernel without the cmakit series (no /dev/cma_bench)"

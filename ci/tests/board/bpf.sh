@@ -7,16 +7,9 @@
 # succeeded; on every tracing path the kernel offers (the series' events,
 # stock cma:* events, fentry, kprobes). Every bpftrace script prints
 # something for a live allocation.
-# vm-args: --cma 256M
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
-BPF=$ROOT/build/bpf
-BENCH=$ROOT/tools/cmabench/cmabench
-PY=/usr/bin/python3
+BENCH=$CMABENCH
 tmp=$(mktemp -d)
 area=$(cma_default_area)
 held=0

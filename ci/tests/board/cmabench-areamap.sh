@@ -7,13 +7,8 @@
 # request got, inside the area (the kernel's pfn on cma_bench, the bitmap's on
 # debugfs); a run with a failure has a first_failure map in which the buffer
 # still held is cma.
-# vm-args: --cma 256M --mem 1G
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
-BIN=$ROOT/tools/cmabench/cmabench
+. "$(dirname "$0")/lib.sh"
+BIN=$CMABENCH
 W=$(mktemp -d /tmp/cmabench-areamap.XXXXXX)
 area=$(cma_default_area)
 pages=$(cat "$CMA_DEBUGFS/$area/count")

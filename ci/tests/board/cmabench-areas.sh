@@ -4,13 +4,8 @@
 # cmabench with more than one CMA area (cma_extra=, patched kernel): --area
 # picks the area, requests land in it and are counted there only, and the
 # results list every area.
-# vm-args: --cma 128M --mem 1G --append cma_extra=camera:32M
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
-BIN=$ROOT/tools/cmabench/cmabench
+. "$(dirname "$0")/lib.sh"
+BIN=$CMABENCH
 W=$(mktemp -d /tmp/cmabench-areas.XXXXXX)
 
 if [ ! -d "$CMA_DEBUGFS/camera" ]; then

@@ -8,14 +8,8 @@
 # file pages the disk has written; O_DIRECT pressure reads from the disk
 # (its I/O counters); disk-backed kinds without --scratch, or with a tmpfs
 # one, are refused with one line.
-# vm-args: --cma 256M --mem 1G --disk 512M
-# timeout: 360
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
-BIN=$ROOT/tools/cmabench/cmabench
+. "$(dirname "$0")/lib.sh"
+BIN=$CMABENCH
 W=$(mktemp -d /tmp/cmabench-disk.XXXXXX)
 area=$(cma_default_area)
 S=${CMAKIT_SCRATCH:-}

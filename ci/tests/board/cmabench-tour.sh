@@ -5,14 +5,8 @@
 # it has successes that migrated pages of the half-full area, EBUSY failures
 # whose blocking page the kernel names as pinned, and exactly one injected
 # fault; and afterwards nothing is held, pinned, injected or traced.
-# vm-args: --cma 256M --mem 2G
-# timeout: 420
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
-BIN=$ROOT/tools/cmabench/cmabench
+. "$(dirname "$0")/lib.sh"
+BIN=$CMABENCH
 W=$(mktemp -d /tmp/cmabench-tour.XXXXXX)
 area=$(cma_default_area)
 pages=$(cat "$CMA_DEBUGFS/$area/count")

@@ -7,13 +7,8 @@
 # read here independently; occupancy is held at its target; SIGINT mid-run
 # leaves nothing allocated, pinned or injected; on the patched kernel the
 # pinned scenario fails with -EBUSY and --inject restores every knob.
-# vm-args: --cma 256M --mem 1G
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
-BIN=$ROOT/tools/cmabench/cmabench
+. "$(dirname "$0")/lib.sh"
+BIN=$CMABENCH
 W=$(mktemp -d /tmp/cmabench-test.XXXXXX)
 area=$(cma_default_area)
 pages=$(cat "$CMA_DEBUGFS/$area/count")

@@ -9,15 +9,9 @@
 # - a pinned-page failure (patched kernel, /dev/cma_bench) names a pinned pfn;
 # - after cmatrace exits (normally, on error, on SIGINT/SIGTERM) no instance
 #   of its remains and no event is left enabled.
-# vm-args: --cma 256M
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
-CM=$ROOT/tools/cmatrace/cmatrace
-CB=$ROOT/tools/cmabench/cmabench
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
+CM=$CMATRACE
+CB=$CMABENCH
 work=$(mktemp -d /tmp/cmatrace-test.XXXX)
 area=$(cma_default_area)
 

@@ -5,12 +5,7 @@
 # its CMA area is the configured one, and the stock interfaces (debugfs,
 # DMA-BUF heap, tracepoints) move by exactly what we ask of them.
 # Runs inside the virtual board with cma=256M.
-# vm-args: --cma 256M
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
+. "$(dirname "$0")/lib.sh"
 . "$ROOT/ci/lib.sh"
 
 # 1. the running kernel is the one just built -----------------------------------

@@ -8,12 +8,7 @@
 # The CMA areas are more than half of the memory so that movable pages land
 # in them and the tests can pin and migrate them; cma_extra= adds two named
 # areas, which the selftests run on as well.
-# vm-args: --mem 512M --cma 256M --append "cma_extra=camera:32M,video:32M"
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 SELFTESTS=${CMAKIT_KERNEL_DIR:-$ROOT/build/kernel/cmakit}/selftests
 CMA_TEST=$SELFTESTS/cma/cma_bench_test

@@ -1,5 +1,15 @@
 # SPDX-License-Identifier: GPL-2.0
-# Helpers for tests that run inside the virtual board (as root).
+# Helpers for tests that run inside the virtual board (as root), and the
+# preamble every board test shares: it sources this file first,
+#   . "$(dirname "$0")/lib.sh"
+# and gets set -u, ROOT, the TAP helpers and the tools' paths.
+set -u
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+. "$ROOT/ci/tests/tap.sh"
+CMABENCH=$ROOT/tools/cmabench/cmabench
+CMATRACE=$ROOT/tools/cmatrace/cmatrace
+BPF=$ROOT/build/bpf
+PY=/usr/bin/python3
 
 CMA_DEBUGFS=/sys/kernel/debug/cma
 CMA_SYSFS=/sys/kernel/mm/cma
@@ -20,11 +30,17 @@ cma_used() { cat "$CMA_DEBUGFS/$1/used"; }
 
 meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
-# The time limit of a board test: its "# timeout: SECONDS" line, or 600.
-test_timeout() {
-	local t
-	t=$(sed -n 's/^# timeout:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$1" | head -n1)
-	echo "${t:-600}"
+# board_setting NAME FIELD: a board test's settings (ci/tests/board/settings,
+# read as data): FIELD timeout (seconds, default 600) or vm-args (ci/vm/run.sh
+# options, default "--cma 256M").
+board_setting() {
+	local name timeout args
+	while read -r name timeout args; do
+		[ "$name" = "$1" ] || continue
+		case $2 in timeout) echo "$timeout" ;; vm-args) echo "$args" ;; esac
+		return
+	done < <(grep -v '^[[:space:]]*\(#\|$\)' "$ROOT/ci/tests/board/settings")
+	case $2 in timeout) echo 600 ;; vm-args) echo "--cma 256M" ;; esac
 }
 
 # The baseline of "nothing left behind" (needs tap.sh, and area and pages

@@ -4,7 +4,7 @@
 # Runs inside the virtual board: every board test (ci/tests/board/*.sh except
 # the helpers), or the ones named, as TAP. A test that ends without its plan
 # line (it crashed or was killed) is reported as a failure; a test that runs
-# longer than its "# timeout: SECONDS" line (default 600) is stopped.
+# longer than its timeout in ci/tests/board/settings (default 600 s) is stopped.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/lib.sh"
@@ -13,7 +13,7 @@ cd /tmp || exit 1
 rc=0
 for t in "$@"; do
 	echo "# board/$t"
-	limit=$(test_timeout "$HERE/$t.sh")
+	limit=$(board_setting "$t" timeout)
 	start=$(date +%s)
 	out=$(timeout -k 10 "$limit" bash "$HERE/$t.sh" 2>&1)
 	trc=$?

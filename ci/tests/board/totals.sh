@@ -6,14 +6,8 @@
 # once, and the kernel's own vmstat and sysfs counters read around it, count
 # the same allocations and failures. What a tool cannot know on this kernel
 # it says once on stderr, and leaves null, never zero.
-# vm-args: --cma 256M --mem 1G
-# timeout: 480
-set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../../.." && pwd)
-. "$ROOT/ci/tests/tap.sh"
-. "$ROOT/ci/tests/board/lib.sh"
-BENCH=$ROOT/tools/cmabench/cmabench
+. "$(dirname "$0")/lib.sh"
+BENCH=$CMABENCH
 CMATRACE=$ROOT/tools/cmatrace/cmatrace
 COLLECT=$ROOT/build/bpf/cmacollect
 W=$(mktemp -d /tmp/totals.XXXXXX)

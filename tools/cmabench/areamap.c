@@ -143,7 +143,7 @@ static void write_map(struct json *j, const struct cb_run *r, int w)
 	json_obj_end(j);
 }
 
-static int write_doc(const struct cb_run *r, FILE *f)
+int cb_areamap_doc(const struct cb_run *r, FILE *f)
 {
 	const struct cb_area *a = &r->areas[r->ai];
 	struct json j;
@@ -168,38 +168,14 @@ static int write_doc(const struct cb_run *r, FILE *f)
 	return json_finish(&j);
 }
 
-int cb_areamap_write(const struct cb_run *r, const char *dir)
+bool cb_areamap_taken(const struct cb_run *r)
 {
-	char path[600], tmp[620];
-	FILE *f;
-	int w, rc;
+	int w;
 
-	for (w = 0; w < CB_NMAPS && !r->am.map[w].taken; w++)
-		;
-	if (w == CB_NMAPS)
-		return 0; /* nothing was scanned (no /proc/kpageflags) or no request */
-	snprintf(path, sizeof(path), "%s/areamap.json", dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f) {
-		fprintf(stderr, "cmabench: cannot write %s: %s\n", tmp,
-			strerror(errno));
-		return -1;
-	}
-	rc = write_doc(r, f);
-	if (!rc)
-		rc = fsync(fileno(f));
-	if (fclose(f))
-		rc = -1;
-	if (!rc)
-		rc = rename(tmp, path);
-	if (rc) {
-		fprintf(stderr, "cmabench: writing %s failed: %s\n", path,
-			strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	for (w = 0; w < CB_NMAPS; w++)
+		if (r->am.map[w].taken)
+			return true;
+	return false; /* nothing was scanned (no /proc/kpageflags) or no request */
 }
 
 void cb_areamap_free(struct cb_run *r)

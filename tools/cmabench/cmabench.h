@@ -337,11 +337,15 @@ void cb_areamap_round(struct cb_run *r, uint64_t round);
 void cb_areamap_locate(struct cb_run *r, struct cb_record *rec);
 void cb_areamap_after_round(struct cb_run *r, size_t first);
 void cb_areamap_finish(struct cb_run *r);
-int cb_areamap_write(const struct cb_run *r, const char *dir);
+bool cb_areamap_taken(const struct cb_run *r); /* any map to write */
+int cb_areamap_doc(const struct cb_run *r, FILE *f); /* areamap.json; 0 or -1 */
 void cb_areamap_free(struct cb_run *r);
 
-/* report.c */
-int cb_write_results(struct cb_run *r);
-void cb_print_table(struct cb_run *r, FILE *f);
+/*
+ * report.c: the results directory (result.json, allocations.jsonl,
+ * areamap.json, summary.txt) and --json; every failure said on stderr. 0 or -1.
+ */
+int cb_write_results(const struct cb_run *r);
+void cb_print_table(const struct cb_run *r, FILE *f);
 
 #endif

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-/* result.json (docs/results.md, cmakit.cmabench/1.0) and the summary table. */
+/*
+ * The results directory: result.json (docs/results.md), allocations.jsonl,
+ * areamap.json (from areamap.c), summary.txt, and the summary table.
+ */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cmabench.h"
 #include "json.h"
@@ -645,8 +649,8 @@ static void write_summary(struct json *j, const struct cb_run *r)
 	free(sizes);
 }
 
-/* The whole document, section by section (docs/results.md). */
-static void write_doc(struct cb_run *r, FILE *f)
+/* The whole document, section by section (docs/results.md). 0 or -1. */
+static int write_doc(const struct cb_run *r, FILE *f)
 {
 	struct json j;
 
@@ -659,60 +663,109 @@ static void write_doc(struct cb_run *r, FILE *f)
 	write_counters(&j, r);
 	write_summary(&j, r);
 	json_obj_end(&j);
-	json_finish(&j);
+	return json_finish(&j);
 }
 
-static int write_to(struct cb_run *r, const char *path)
+/*
+ * allocations.jsonl: the records of result.json's allocations array, the
+ * same objects in the same order, one per line (written at the end, from
+ * the same records).
+ */
+static int write_jsonl(const struct cb_run *r, FILE *f)
 {
-	FILE *f = fopen(path, "we");
+	struct json j;
+	size_t i;
 
+	for (i = 0; i < r->nrec; i++) {
+		json_init(&j, f, 0);
+		write_record(&j, r, &r->rec[i]);
+		if (json_finish(&j))
+			return -1;
+	}
+	return fflush(f) || ferror(f) ? -1 : 0;
+}
+
+static int write_table(const struct cb_run *r, FILE *f)
+{
+	cb_print_table(r, f);
+	return fflush(f) || ferror(f) ? -1 : 0;
+}
+
+/*
+ * Write @path with @doc, through a temporary renamed into place when
+ * @atomic (a reader never sees half a file). One line on failure. 0 or -1.
+ */
+static int save(const struct cb_run *r, const char *path,
+		int (*doc)(const struct cb_run *, FILE *), bool atomic)
+{
+	char tmp[640];
+	const char *name = path;
+	FILE *f;
+	int rc;
+
+	if (atomic) {
+		snprintf(tmp, sizeof(tmp), "%s.tmp",
+			 path); /* paths are < 600 */
+		name = tmp;
+	}
+	f = fopen(name, "we");
 	if (!f) {
-		fprintf(stderr, "cmabench: cannot write %s: %s\n", path,
+		fprintf(stderr, "cmabench: cannot write %s: %s\n", name,
 			strerror(errno));
 		return -1;
 	}
-	write_doc(r, f);
-	if (ferror(f) | fclose(f)) {
-		fprintf(stderr, "cmabench: writing %s failed\n", path);
+	rc = doc(r, f);
+	if (!rc && atomic)
+		rc = fsync(fileno(f));
+	if (fclose(f))
+		rc = -1;
+	if (!rc && atomic)
+		rc = rename(tmp, path);
+	if (rc) {
+		fprintf(stderr, "cmabench: writing %s failed: %s\n", path,
+			strerror(errno));
+		if (atomic)
+			unlink(tmp);
 		return -1;
 	}
 	return 0;
 }
 
-int cb_write_results(struct cb_run *r)
+int cb_write_results(const struct cb_run *r)
 {
+	const char *dir = r->cfg.out;
 	char p[600];
-	FILE *f;
 	int rc = 0;
 
-	if (mkdir(r->cfg.out, 0755) && errno != EEXIST) {
-		fprintf(stderr, "cmabench: cannot create %s: %s\n", r->cfg.out,
+	if (mkdir(dir, 0755) && errno != EEXIST) {
+		fprintf(stderr, "cmabench: cannot create %s: %s\n", dir,
 			strerror(errno));
 		return -1;
 	}
-	snprintf(p, sizeof(p), "%s/result.json", r->cfg.out);
-	rc |= write_to(r, p);
-	rc |= cb_areamap_write(r, r->cfg.out);
-	snprintf(p, sizeof(p), "%s/summary.txt", r->cfg.out);
-	f = fopen(p, "we");
-	if (f) {
-		cb_print_table(r, f);
-		rc |= fclose(f);
-	} else {
-		rc = -1;
+	snprintf(p, sizeof(p), "%s/result.json", dir); /* out[] is shorter */
+	rc |= save(r, p, write_doc, false);
+	snprintf(p, sizeof(p), "%s/allocations.jsonl", dir);
+	rc |= save(r, p, write_jsonl, true);
+	if (cb_areamap_taken(r)) {
+		snprintf(p, sizeof(p), "%s/areamap.json", dir);
+		rc |= save(r, p, cb_areamap_doc, true);
 	}
-	if (r->cfg.json[0]) {
-		if (!strcmp(r->cfg.json, "-")) {
-			write_doc(r, stdout);
-			fflush(stdout);
-		} else {
-			rc |= write_to(r, r->cfg.json);
+	snprintf(p, sizeof(p), "%s/summary.txt", dir);
+	rc |= save(r, p, write_table, false);
+	if (!strcmp(r->cfg.json, "-")) {
+		if (write_doc(r, stdout)) {
+			fprintf(stderr,
+				"cmabench: writing the document to stdout failed: %s\n",
+				strerror(errno));
+			rc = -1;
 		}
+	} else if (r->cfg.json[0]) {
+		rc |= save(r, r->cfg.json, write_doc, false);
 	}
 	return rc ? -1 : 0;
 }
 
-void cb_print_table(struct cb_run *r, FILE *f)
+void cb_print_table(const struct cb_run *r, FILE *f)
 {
 	const struct cb_config *c = &r->cfg;
 	const struct cb_area *ar = &r->areas[r->ai];

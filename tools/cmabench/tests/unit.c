@@ -415,17 +415,79 @@ static int sample_doc(const char *dir)
 	return cb_write_results(&r);
 }
 
+/*
+ * allocations.jsonl holds the objects of result.json's allocations array,
+ * in its order: both parsed by Python's json, compared as values.
+ */
+static void test_jsonl(const char *dir)
+{
+	static const char prog[] =
+		"import json, sys\n"
+		"d = sys.argv[1]\n"
+		"a = json.load(open(d + '/result.json'))['allocations']\n"
+		"with open(d + '/allocations.jsonl') as f:\n"
+		"    lines = f.read().split('\\n')\n"
+		"assert lines[-1] == '', 'no final newline'\n"
+		"b = [json.loads(x) for x in lines[:-1]]\n"
+		"assert len(a) == 4, 'result.json has %d records' % len(a)\n"
+		"assert a == b, 'they differ'\n";
+	char cmd[1024], line[256];
+	FILE *p;
+	int status;
+
+	if (access("/usr/bin/python3", X_OK)) {
+		ok(1,
+		   "allocations.jsonl is result.json's allocations, line by line # SKIP no /usr/bin/python3");
+		return;
+	}
+	/* the program as one argument: no shell quoting of it needed */
+	if (setenv("CB_UNIT_PROG", prog, 1) ||
+	    snprintf(cmd, sizeof(cmd),
+		     "/usr/bin/python3 -c \"$CB_UNIT_PROG\" '%s' 2>&1",
+		     dir) >= (int)sizeof(cmd) ||
+	    strchr(dir, '\'') || !(p = popen(cmd, "r"))) {
+		ok(0, "allocations.jsonl: cannot run the comparison");
+		return;
+	}
+	while (fgets(line, sizeof(line), p))
+		printf("# %s", line);
+	status = pclose(p);
+	ok(status == 0,
+	   "allocations.jsonl is result.json's allocations, line by line");
+}
+
+static void remove_doc(const char *dir)
+{
+	static const char *const files[] = { "result.json", "allocations.jsonl",
+					     "areamap.json", "summary.txt" };
+	char p[600];
+	size_t i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
+	char tmp[] = "/tmp/cmabench-unit-XXXXXX";
+	const char *dir = argc > 1 ? argv[1] : mkdtemp(tmp);
+
 	test_parsing();
 	test_scenarios();
 	test_stats();
 	test_json();
 	test_kpage_runs();
 	test_ctx();
-	if (argc > 1)
-		ok(sample_doc(argv[1]) == 0,
-		   "a sample result.json is written to %s", argv[1]);
+	/* without an argument the sample documents go to a directory removed after */
+	ok(dir && sample_doc(dir) == 0, "a sample result.json is written to %s",
+	   argc > 1 ? argv[1] : "a temporary directory");
+	if (dir)
+		test_jsonl(dir);
+	if (argc == 1 && dir)
+		remove_doc(dir);
 	printf("1..%d\n", n);
 	return failed ? 1 : 0;
 }

@@ -26,6 +26,7 @@
 # Exit status: the command's own, or
 #   124  the guest did not finish within the timeout
 #   125  the console shows a kernel oops/BUG/WARNING/panic/KASAN/lockdep report
+#        or a call trace (a kernel that dumps a stack is reporting a problem)
 #   126  the guest ended without reporting the command's status (crash, panic)
 #   127  the board could not be started
 # A run that lasts over a minute prints a line a minute on stderr
@@ -287,7 +288,9 @@ printf 'boot_s=%.2f\ntotal_s=%.2f\nguest_uptime_at_start_s=%s\naccel=%s\n' \
 	"${boot:-0}" "$total" "$(cat "$RUN/started" 2>/dev/null || echo -)" "$accel_name" >"$RUN/timing"
 
 # Kernel reports on the console fail the run, whatever the command returned.
-pattern='(Oops|BUG:|kernel BUG at|WARNING:|Kernel panic|KASAN:|UBSAN:|general protection fault|INFO: task .* blocked for more than|rcu: INFO: .* stall|possible circular locking|inconsistent lock state|list_add corruption|list_del corruption)'
+# A bare call trace counts: sysfs duplicates, failed registrations and
+# dump_stack() callers print one without an Oops or WARNING line.
+pattern='(Oops|BUG:|Call Trace:|kernel BUG at|WARNING:|Kernel panic|KASAN:|UBSAN:|general protection fault|INFO: task .* blocked for more than|rcu: INFO: .* stall|possible circular locking|inconsistent lock state|list_add corruption|list_del corruption)'
 reports=$(grep -naE "$pattern" "$RUN/console.log" 2>/dev/null | { if [ -n "$ALLOW" ]; then grep -vE "$ALLOW"; else cat; fi; })
 
 rc=

@@ -89,6 +89,15 @@ rc=$?
 t_eq "a WARNING on the console fails a run whose command succeeded" 125 "$rc"
 check_no_qemu "after a warning"
 
+# A call trace without an Oops or WARNING line (here the kernel's own
+# backtrace of the running CPUs, sysrq-l) fails the run too.
+next_run
+out=$("$VM" -- 'echo l > /proc/sysrq-trigger; sleep 1; exit 0' <&- 2>&1)
+rc=$?
+t_eq "a call trace on the console fails a run whose command succeeded" 125 "$rc"
+case $out in *"Call Trace:"*) t_ok "the call trace is printed by the runner" ;;
+*) t_fail "the call trace is printed by the runner" "$out" ;; esac
+
 # hang -------------------------------------------------------------------------
 start=$(date +%s)
 next_run

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* See util.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "util.h"
 
 #include <ctype.h>
@@ -216,7 +218,12 @@ uint64_t now_ns(void)
 
 const char *errno_name(int e)
 {
-	const char *n = strerrorname_np(e);
+	static __thread char buf[16];
+	unsigned int v = e < 0 ? 0U - (unsigned int)e : (unsigned int)e;
+	const char *n = v && v < 4096 ? strerrorname_np((int)v) : NULL;
 
-	return n ? n : "EUNKNOWN";
+	if (n)
+		return n;
+	snprintf(buf, sizeof(buf), "E%u", v);
+	return buf;
 }

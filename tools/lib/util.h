@@ -35,7 +35,12 @@ int write_file(const char *path, const char *s);
 int pathf(char *buf, size_t size, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* The symbolic name of errno value @e ("EBUSY"), "EUNKNOWN" if it has none. */
+/*
+ * The errno table of every tool: the symbolic name of errno value @e
+ * ("EBUSY" for EBUSY or -EBUSY: the sign is ignored), "E<n>" (|e|) for a
+ * value the C library has no name for. The "E<n>" text lives in a
+ * per-thread buffer that the next call overwrites.
+ */
 const char *errno_name(int e);
 
 /* CLOCK_MONOTONIC in nanoseconds. */

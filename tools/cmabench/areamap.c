@@ -24,59 +24,65 @@
 static const char *const when_names[CB_NMAPS] = { "first", "first_failure",
 						  "last" };
 
-void cb_areamap_round(struct cb_run *r, uint64_t round)
+/* Without a scan this round (none possible, or not wanted) there is no map. */
+int cb_areamap_round(struct cb_run *r, uint64_t round)
 {
 	struct cb_areamap *m = &r->am;
 	size_t pages = r->areas[r->ai].pages;
 
 	m->valid = false;
 	if (!r->occ.valid || !r->occ.kp_ok)
-		return;
+		return 0;
 	if (!m->kind) {
 		m->kind = malloc(pages);
 		if (!m->kind)
-			return; /* no map; the run goes on */
+			return cb_err(r, "out of memory for the area map");
 	}
 	memcpy(m->kind, r->occ.kp.kind, pages);
 	m->round = round;
 	m->valid = true;
+	return 0;
 }
 
 /* Encode the round's copy as map @w of record @i. */
-static void take(struct cb_run *r, int w, size_t i)
+static int take(struct cb_run *r, int w, size_t i)
 {
 	struct cb_map *mp = &r->am.map[w];
 	ssize_t n;
 
 	n = kpage_runs(r->am.kind, r->areas[r->ai].pages, &mp->runs);
 	if (n < 0)
-		return;
+		return cb_err(r, "out of memory for the area map");
 	mp->nruns = n;
 	mp->request = i;
 	mp->taken = true;
+	return 0;
 }
 
-void cb_areamap_after_round(struct cb_run *r, size_t first)
+int cb_areamap_after_round(struct cb_run *r, size_t first)
 {
 	struct cb_areamap *m = &r->am;
 	size_t i;
 
 	if (!m->valid)
-		return;
-	if (!m->map[CB_MAP_FIRST].taken && first == 0 && r->nrec)
-		take(r, CB_MAP_FIRST, 0);
+		return 0;
+	if (!m->map[CB_MAP_FIRST].taken && first == 0 && r->nrec &&
+	    take(r, CB_MAP_FIRST, 0))
+		return -1;
 	for (i = first; i < r->nrec && !m->map[CB_MAP_FAILURE].taken; i++)
-		if (!r->rec[i].ok)
-			take(r, CB_MAP_FAILURE, i);
+		if (!r->rec[i].ok && take(r, CB_MAP_FAILURE, i))
+			return -1;
+	return 0;
 }
 
-void cb_areamap_finish(struct cb_run *r)
+int cb_areamap_finish(struct cb_run *r)
 {
 	struct cb_areamap *m = &r->am;
 
 	/* the copy is that of the last request's round unless that round made none */
 	if (m->valid && r->nrec && r->rec[r->nrec - 1].round == m->round)
-		take(r, CB_MAP_LAST, r->nrec - 1);
+		return take(r, CB_MAP_LAST, r->nrec - 1);
+	return 0;
 }
 
 /*
@@ -84,7 +90,7 @@ void cb_areamap_finish(struct cb_run *r)
  * the first page set in the area's bitmap now and clear in the bitmap read
  * before the round. One thread only (another's buffer would show up too).
  */
-void cb_areamap_locate(struct cb_run *r, struct cb_record *rec)
+int cb_areamap_locate(struct cb_run *r, struct cb_record *rec)
 {
 	const struct cb_area *a = &r->areas[r->ai];
 	size_t words = (a->pages + 63) / 64, w;
@@ -92,23 +98,26 @@ void cb_areamap_locate(struct cb_run *r, struct cb_record *rec)
 	rec->range_pfn = rec->pfn;
 	if (!rec->ok || rec->pfn >= 0 || r->cfg.threads != 1 ||
 	    !r->occ.bitmap || !r->am.valid)
-		return;
+		return 0;
 	if (!r->am.bitmap) {
 		r->am.bitmap = calloc(words, sizeof(uint64_t));
 		if (!r->am.bitmap)
-			return;
+			return cb_err(r, "out of memory for the area map");
 	}
+	/* it was read before the round: now it is an error */
 	if (cb_read_area_bitmap(r, r->am.bitmap))
-		return;
+		return cb_err(r, "cannot read the bitmap of area '%s': %s",
+			      a->name, strerror(errno));
 	for (w = 0; w < words; w++) {
 		uint64_t d = r->am.bitmap[w] & ~r->occ.bitmap[w];
 
 		if (d) {
 			rec->range_pfn =
 				a->base_pfn + w * 64 + __builtin_ctzll(d);
-			return;
+			break;
 		}
 	}
+	return 0;
 }
 
 static void write_map(struct json *j, const struct cb_run *r, int w)

@@ -118,14 +118,17 @@ static int pin(struct cb_run *r, uint64_t pfn, uint64_t count, bool range,
 	return 0;
 }
 
-static void unpin(struct cb_run *r, struct cb_pin *p)
+static int unpin(struct cb_run *r, struct cb_pin *p)
 {
 	struct cma_bench_handle h = { .handle = p->handle };
 
 	if (!p->held || r->dev_fd < 0)
-		return;
-	ioctl(r->dev_fd, CMA_BENCH_IOC_UNPIN, &h);
-	p->held = false;
+		return 0;
+	p->held = false; /* either way: closing the device releases it */
+	if (ioctl(r->dev_fd, CMA_BENCH_IOC_UNPIN, &h))
+		return cb_err(r, "CMA_BENCH_IOC_UNPIN of %u pages in '%s': %s",
+			      p->pinned, r->cfg.area, strerror(errno));
+	return 0;
 }
 
 static void dev_close(struct cb_run *r)

@@ -213,7 +213,7 @@ struct cb_backend_ops {
 	/* in-use pages from @pfn: up to @count, or all of [pfn, pfn + count) if @range */
 	int (*pin)(struct cb_run *r, uint64_t pfn, uint64_t count, bool range,
 		   struct cb_pin *p);
-	void (*unpin)(struct cb_run *r, struct cb_pin *p);
+	int (*unpin)(struct cb_run *r, struct cb_pin *p); /* none held: 0 */
 	void (*close)(struct cb_run *r);
 };
 
@@ -232,8 +232,12 @@ struct cb_occupancy {
 	int64_t misses; /* rounds short of the target; -1 until the first is reached */
 };
 
+/* Each part's own state, behind a pointer in the run (NULL: not started). */
 struct cb_fill; /* fill.c */
 struct cb_pressure_state; /* pressure.c */
+struct cb_inject_state; /* inject.c */
+
+#define CB_MAX_LATER 4 /* errors after the first that are kept */
 
 struct cb_run {
 	struct cb_config cfg;
@@ -259,8 +263,10 @@ struct cb_run {
 	uint64_t t0_ns, t_end_ns;
 	char started[32], finished[32];
 	const char *status;
-	pthread_mutex_t err_lock; /* error */
-	char error[512];
+	pthread_mutex_t err_lock; /* error, later, nlater */
+	char error[512]; /* the first error: the cause */
+	char later[CB_MAX_LATER][256]; /* the next ones, said after it */
+	unsigned int nlater; /* how many came after the first */
 	struct cb_counters before, after;
 	bool have_before, have_after;
 
@@ -271,6 +277,7 @@ struct cb_run {
 	struct cb_areamap am;
 
 	/* fault injection */
+	struct cb_inject_state *inject;
 	int64_t injected_before, injected_after;
 };
 
@@ -282,10 +289,16 @@ extern volatile sig_atomic_t cb_stop; /* the signal that asks the run to stop */
 void cb_run_init(struct cb_run *r, int argc, char **argv);
 void cb_run_destroy(struct cb_run *r);
 void cb_signals_install(void);
-/* Record the run's error (thread-safe; the first one stays). Returns -1. */
+/*
+ * Record an error of the run (thread-safe). The first is the cause
+ * (run.error); the next CB_MAX_LATER are kept too, so that none goes
+ * unsaid (cb_report_errors). Returns -1.
+ */
 int cb_err(struct cb_run *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 bool cb_failed(struct cb_run *r);
+/* Every error on stderr, a line each ("cmabench: ..."); true if there was one. */
+bool cb_report_errors(struct cb_run *r);
 void cb_add_area(struct cb_run *r, const char *name, uint64_t base,
 		 uint64_t pages, unsigned int opb);
 
@@ -310,9 +323,9 @@ int cb_meminfo_kb(const char *key, uint64_t *kb);
 int cb_area_stat(struct cb_run *r, const char *key, int64_t *v);
 int cb_area_stats(struct cb_run *r, const char *const *keys, int64_t *v, int n);
 
-/* occupancy.c: the area's page mix, driven to the target */
+/* occupancy.c: the area's page mix, driven to the target; each 0 or -1 after cb_err */
 int cb_scan_area(struct cb_run *r);
-int cb_read_cma_bitmap(struct cb_run *r);
+/* the area's bitmap from debugfs, a bit per page, into @bits; silent: -1 with errno */
 int cb_read_area_bitmap(struct cb_run *r, uint64_t *bits);
 int cb_occupancy_prepare(struct cb_run *r);
 int cb_occupancy_drive(struct cb_run *r, uint64_t need_bytes);
@@ -325,18 +338,19 @@ void cb_fill_cleanup(struct cb_run *r);
 /* pressure.c: background load and pins, held for the run */
 int cb_pressure_start(struct cb_run *r);
 int cb_pin_round(struct cb_run *r);
-void cb_pin_release(struct cb_run *r);
+int cb_pin_release(struct cb_run *r);
 void cb_pressure_stop(struct cb_run *r);
 
 /* inject.c */
 int cb_inject_start(struct cb_run *r);
-void cb_inject_restore(void);
+int cb_inject_restore(struct cb_run *r);
 
 /* areamap.c: the area maps, from the scan before each round */
-void cb_areamap_round(struct cb_run *r, uint64_t round);
-void cb_areamap_locate(struct cb_run *r, struct cb_record *rec);
-void cb_areamap_after_round(struct cb_run *r, size_t first);
-void cb_areamap_finish(struct cb_run *r);
+/* Each 0, or -1 after cb_err (out of memory, the bitmap unreadable). */
+int cb_areamap_round(struct cb_run *r, uint64_t round);
+int cb_areamap_locate(struct cb_run *r, struct cb_record *rec);
+int cb_areamap_after_round(struct cb_run *r, size_t first);
+int cb_areamap_finish(struct cb_run *r);
 bool cb_areamap_taken(const struct cb_run *r); /* any map to write */
 int cb_areamap_doc(const struct cb_run *r, FILE *f); /* areamap.json; 0 or -1 */
 void cb_areamap_free(struct cb_run *r);

@@ -65,8 +65,11 @@ static int kv_read_lines(struct cb_kv *kv, const char *path, size_t bufsize)
 		char key[48];
 		unsigned long long v;
 
-		if (sscanf(line, "%47[^: ]%*[: ]%llu", key, &v) == 2)
-			kv_add(kv, key, v);
+		if (sscanf(line, "%47[^: ]%*[: ]%llu", key, &v) == 2 &&
+		    kv_add(kv, key, v)) {
+			free(buf);
+			return -1; /* out of memory */
+		}
 	}
 	free(buf);
 	return 0;
@@ -84,6 +87,10 @@ int cb_meminfo_kb(const char *key, uint64_t *kb)
 	return rc;
 }
 
+/*
+ * vmstat and meminfo (-1 with errno if unreadable or out of memory), and
+ * whichever of each area's sysfs and debugfs files the kernel has.
+ */
 int cb_counters_read(struct cb_run *r, struct cb_counters *c)
 {
 	static const char *const dbg[] = { "used", "maxchunk", "count" };
@@ -112,7 +119,10 @@ int cb_counters_read(struct cb_run *r, struct cb_counters *c)
 					  de->d_name) ||
 				    read_u64_file(f, &v))
 					continue;
-				kv_add(&ac->sysfs, de->d_name, v);
+				if (kv_add(&ac->sysfs, de->d_name, v)) {
+					closedir(d);
+					return -1;
+				}
 			}
 			closedir(d);
 			ac->has_sysfs = true;
@@ -122,8 +132,9 @@ int cb_counters_read(struct cb_run *r, struct cb_counters *c)
 
 			if (!pathf(p, sizeof(p), "/sys/kernel/debug/cma/%s/%s",
 				   r->areas[i].name, dbg[k]) &&
-			    !read_u64_file(p, &v))
-				kv_add(&ac->debugfs, dbg[k], v);
+			    !read_u64_file(p, &v) &&
+			    kv_add(&ac->debugfs, dbg[k], v))
+				return -1;
 		}
 		if (!pathf(p, sizeof(p), "/sys/kernel/debug/cma/%s/stats",
 			   r->areas[i].name) &&

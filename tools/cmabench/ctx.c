@@ -81,13 +81,18 @@ int cb_err(struct cb_run *r, const char *fmt, ...)
 	va_list ap;
 
 	pthread_mutex_lock(&r->err_lock);
+	va_start(ap, fmt);
 	if (!r->error[0]) { /* the first error is the cause */
-		va_start(ap, fmt);
 		vsnprintf(r->error, sizeof(r->error), fmt, ap);
-		va_end(ap);
 		if (!r->error[0])
 			snprintf(r->error, sizeof(r->error), "error");
+	} else {
+		if (r->nlater < CB_MAX_LATER)
+			vsnprintf(r->later[r->nlater], sizeof(r->later[0]), fmt,
+				  ap);
+		r->nlater++;
 	}
+	va_end(ap);
 	pthread_mutex_unlock(&r->err_lock);
 	return -1;
 }
@@ -98,6 +103,24 @@ bool cb_failed(struct cb_run *r)
 
 	pthread_mutex_lock(&r->err_lock);
 	failed = r->error[0] != '\0';
+	pthread_mutex_unlock(&r->err_lock);
+	return failed;
+}
+
+bool cb_report_errors(struct cb_run *r)
+{
+	unsigned int i;
+	bool failed;
+
+	pthread_mutex_lock(&r->err_lock);
+	failed = r->error[0] != '\0';
+	if (failed)
+		fprintf(stderr, "cmabench: %s\n", r->error);
+	for (i = 0; i < r->nlater && i < CB_MAX_LATER; i++)
+		fprintf(stderr, "cmabench: then: %s\n", r->later[i]);
+	if (r->nlater > CB_MAX_LATER)
+		fprintf(stderr, "cmabench: then %u more errors\n",
+			r->nlater - CB_MAX_LATER);
 	pthread_mutex_unlock(&r->err_lock);
 	return failed;
 }

@@ -67,8 +67,11 @@ int cb_region_pfns(struct cb_run *r, struct region *g)
 		f->pm_cap = pages;
 	}
 	n = pread(f->pm_fd, f->pm, pages * 8, (uintptr_t)g->addr / PAGE * 8);
-	if (n != (ssize_t)(pages * 8))
+	if (n != (ssize_t)(pages * 8)) {
+		if (n >= 0)
+			errno = EIO; /* short read */
 		return -1;
+	}
 	for (i = 0; i < pages; i++)
 		f->pm[i] = (f->pm[i] >> 63) ? (f->pm[i] & ((1ULL << 55) - 1)) :
 					      0;
@@ -86,47 +89,55 @@ int cb_region_drop_range(struct region *g, size_t first, size_t count)
 
 /*
  * Drop up to @max present pages of @g that are inside (@inside) or outside
- * the area. Returns the number dropped.
+ * the area; @dropped (if not NULL) gets how many. 0, or -1 with errno.
  */
-uint64_t cb_region_drop(struct cb_run *r, struct region *g, bool inside,
-			uint64_t max)
+int cb_region_drop(struct cb_run *r, struct region *g, bool inside,
+		   uint64_t max, uint64_t *dropped)
 {
 	const uint64_t *pm;
 	size_t pages = g->len / PAGE, i, start = 0;
-	uint64_t dropped = 0;
+	uint64_t n = 0;
 	bool run = false;
 
-	if (!max || cb_region_pfns(r, g))
+	if (dropped)
+		*dropped = 0;
+	if (!max)
 		return 0;
+	if (cb_region_pfns(r, g))
+		return -1;
 	pm = r->fill->pm;
 	for (i = 0; i <= pages; i++) {
 		bool sel = i < pages && pm[i] &&
-			   cb_in_area(r, pm[i]) == inside && dropped < max;
+			   cb_in_area(r, pm[i]) == inside && n < max;
 
 		if (sel) {
 			if (!run)
 				start = i;
 			run = true;
-			dropped++;
+			n++;
 		} else if (run) {
-			cb_region_drop_range(g, start, i - start);
+			if (cb_region_drop_range(g, start, i - start))
+				return -1;
 			run = false;
 		}
 	}
-	return dropped;
+	if (dropped)
+		*dropped = n;
+	return 0;
 }
 
-void cb_region_count(struct cb_run *r, struct region *g, uint64_t *in,
-		     uint64_t *out)
+int cb_region_count(struct cb_run *r, struct region *g, uint64_t *in,
+		    uint64_t *out)
 {
 	size_t i;
 
 	*in = *out = 0;
 	if (cb_region_pfns(r, g))
-		return;
+		return -1;
 	for (i = 0; i < g->len / PAGE; i++)
 		if (r->fill->pm[i])
 			(*(cb_in_area(r, r->fill->pm[i]) ? in : out))++;
+	return 0;
 }
 
 static int populate(struct region *g)

@@ -37,21 +37,29 @@ struct cb_fill {
 	size_t pm_cap;
 };
 
+/*
+ * None of these prints: they return -1 with errno and the caller, which
+ * knows what the memory was for, says what failed (cb_err).
+ */
+
 /* Free memory outside CMA and free CMA memory, in bytes. 0 or -1. */
 int cb_free_mem(uint64_t *normal, uint64_t *cma);
 bool cb_in_area(const struct cb_run *r, uint64_t pfn);
 /* A new region of @kind and @len bytes, populated. NULL on failure (errno). */
 struct region *cb_region_new(struct cb_run *r, int kind, size_t len,
 			     bool fixed);
-/* The pfns of a region's pages into r->fill->pm (0: not present). 0 or -1. */
+/* The pfns of a region's pages into r->fill->pm (0: not present). 0, or -1 with errno. */
 int cb_region_pfns(struct cb_run *r, struct region *g);
-/* Give back @count pages of @g from page @first. */
+/* Give back @count pages of @g from page @first. 0, or -1 with errno. */
 int cb_region_drop_range(struct region *g, size_t first, size_t count);
-/* Give back up to @max present pages inside (@inside) or outside the area. */
-uint64_t cb_region_drop(struct cb_run *r, struct region *g, bool inside,
-			uint64_t max);
-/* Present pages of @g inside and outside the area. */
-void cb_region_count(struct cb_run *r, struct region *g, uint64_t *in,
-		     uint64_t *out);
+/*
+ * Give back up to @max present pages inside (@inside) or outside the area;
+ * @dropped (or NULL) gets their number. 0, or -1 with errno.
+ */
+int cb_region_drop(struct cb_run *r, struct region *g, bool inside,
+		   uint64_t max, uint64_t *dropped);
+/* Present pages of @g inside and outside the area. 0, or -1 with errno. */
+int cb_region_count(struct cb_run *r, struct region *g, uint64_t *in,
+		    uint64_t *out);
 
 #endif

@@ -2,14 +2,15 @@
 /*
  * --inject STAGE:PROBABILITY[:TIMES]: drive /sys/kernel/debug/fail_cma (the
  * patched kernel's fault_attr, docs/contracts.md) for the run. Every knob we
- * touch is saved first and written back by cb_inject_restore(), which is
- * also called on SIGINT/SIGTERM paths. Only this process fails
+ * touch is saved first (r->inject) and written back by cb_inject_restore(),
+ * which the run calls whatever happened (errors, SIGINT/SIGTERM). Only this process fails
  * (task-filter + /proc/self/make-it-fail), so the rest of the board runs on.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmabench.h"
@@ -24,55 +25,61 @@ static const char *const knobs[] = { "probability",   "interval",
 				     "stage_migrate", "stage_test" };
 #define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
 
-static char saved[NKNOBS][64];
-static bool have[NKNOBS];
-static char saved_mif[16];
-static bool have_mif, active;
+/* What cb_inject_start changed, to be put back (r->inject). */
+struct cb_inject_state {
+	char saved[NKNOBS][64];
+	bool have[NKNOBS];
+	char saved_mif[16];
+	bool have_mif;
+};
 
 static int set_knob(struct cb_run *r, const char *k, const char *v)
 {
 	char p[128];
 
 	snprintf(p, sizeof(p), FAIL_CMA "/%s", k);
-	if (write_file(p, v)) {
-		cb_err(r, "--inject: cannot write %s to %s: %s", v, p,
-		       strerror(errno));
-		return -1;
-	}
+	if (write_file(p, v))
+		return cb_err(r, "--inject: cannot write %s to %s: %s", v, p,
+			      strerror(errno));
 	return 0;
 }
 
 int cb_inject_start(struct cb_run *r)
 {
 	const struct cb_config *c = &r->cfg;
+	struct cb_inject_state *st;
 	char p[128], v[32], stage[32];
 	size_t i;
 
 	if (!c->inject)
 		return 0;
-	if (!r->feat.fail_cma) {
-		cb_err(r,
-		       "--inject needs " FAIL_CMA
-		       " (the patched kernel with CONFIG_FAULT_INJECTION_DEBUG_FS)");
-		return -1;
-	}
+	if (!r->feat.fail_cma)
+		return cb_err(
+			r,
+			"--inject needs " FAIL_CMA
+			" (the patched kernel with CONFIG_FAULT_INJECTION_DEBUG_FS)");
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return cb_err(r, "out of memory");
 	for (i = 0; i < NKNOBS; i++) {
 		char *nl;
 
 		snprintf(p, sizeof(p), FAIL_CMA "/%s", knobs[i]);
-		have[i] = read_file(p, saved[i], sizeof(saved[i])) > 0;
-		nl = strchr(saved[i], '\n');
+		st->have[i] = read_file(p, st->saved[i], sizeof(st->saved[i])) >
+			      0;
+		nl = strchr(st->saved[i], '\n');
 		if (nl)
 			*nl = '\0';
-		if (!have[i] && (i < 3 || !strncmp(knobs[i], "stage_", 6))) {
-			cb_err(r, "--inject: cannot read %s: %s", p,
-			       strerror(errno));
-			return -1;
+		if (!st->have[i] &&
+		    (i < 3 || !strncmp(knobs[i], "stage_", 6))) {
+			free(st);
+			return cb_err(r, "--inject: cannot read %s: %s", p,
+				      strerror(errno));
 		}
 	}
-	have_mif = read_file("/proc/self/make-it-fail", saved_mif,
-			     sizeof(saved_mif)) > 0;
-	active = true;
+	st->have_mif = read_file("/proc/self/make-it-fail", st->saved_mif,
+				 sizeof(st->saved_mif)) > 0;
+	r->inject = st; /* from here on, cb_inject_restore puts it all back */
 	snprintf(stage, sizeof(stage), "stage_%s", c->inject_stage);
 	for (i = 0; i < NKNOBS; i++)
 		if (!strncmp(knobs[i], "stage_", 6) &&
@@ -83,30 +90,35 @@ int cb_inject_start(struct cb_run *r)
 	    set_knob(r, "space", "0") || set_knob(r, "verbose", "0") ||
 	    set_knob(r, "task-filter", "1"))
 		return -1;
-	if (write_file("/proc/self/make-it-fail", "1")) {
-		cb_err(r, "--inject: cannot write /proc/self/make-it-fail: %s",
-		       strerror(errno));
-		return -1;
-	}
+	if (write_file("/proc/self/make-it-fail", "1"))
+		return cb_err(
+			r, "--inject: cannot write /proc/self/make-it-fail: %s",
+			strerror(errno));
 	snprintf(v, sizeof(v), "%u", c->inject_prob);
-	return set_knob(r, "probability",
-			v); /* last: armed only when all is set */
+	/* last: armed only when all is set */
+	return set_knob(r, "probability", v);
 }
 
-void cb_inject_restore(void)
+/* Every knob back as it was; each one that cannot be is an error of the run. */
+int cb_inject_restore(struct cb_run *r)
 {
-	char p[128];
+	struct cb_inject_state *st = r->inject;
+	int rc = 0;
 	size_t i;
 
-	if (!active)
-		return;
+	if (!st)
+		return 0;
 	/* probability first: disarmed before anything else changes */
-	for (i = 0; i < NKNOBS; i++) {
-		if (!have[i])
-			continue;
-		snprintf(p, sizeof(p), FAIL_CMA "/%s", knobs[i]);
-		write_file(p, saved[i]);
-	}
-	write_file("/proc/self/make-it-fail", have_mif ? saved_mif : "0");
-	active = false;
+	for (i = 0; i < NKNOBS; i++)
+		if (st->have[i] && set_knob(r, knobs[i], st->saved[i]))
+			rc = -1;
+	if (write_file("/proc/self/make-it-fail",
+		       st->have_mif ? st->saved_mif : "0"))
+		rc = cb_err(
+			r,
+			"--inject: cannot restore /proc/self/make-it-fail: %s",
+			strerror(errno));
+	free(st);
+	r->inject = NULL;
+	return rc;
 }

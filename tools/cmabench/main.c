@@ -21,20 +21,23 @@
 #include "cmabench.h"
 #include "util.h"
 
+/* The request threads of a run with --threads > 1, started together each round. */
+struct pool {
+	pthread_mutex_t gate; /* held while the threads are being started */
+	pthread_barrier_t start, done;
+	uint64_t round, pages;
+	bool quit, ready; /* ready: the barriers are set up */
+	int failed;
+};
+
 struct worker {
 	struct cb_run *r;
+	struct pool *pool;
 	unsigned int id, seed;
 	pthread_t tid;
 	struct cb_buf *held;
 	size_t nheld;
 };
-
-static struct {
-	pthread_barrier_t start, done;
-	uint64_t round, pages;
-	bool quit;
-	int failed;
-} R;
 
 static void sleep_ms(uint64_t ms)
 {
@@ -109,7 +112,11 @@ static int request(struct worker *w, uint64_t round, uint64_t pages)
 	rc = cb_backend_alloc(r, pages, c->align, &b, &rec);
 	if (rc)
 		return -1;
-	cb_areamap_locate(r, &rec);
+	if (cb_areamap_locate(r, &rec)) {
+		if (rec.ok)
+			cb_backend_free(r, &b, &rec.user_ns);
+		return -1;
+	}
 	if (track && !cb_area_stats(r, keys, s1, 2)) {
 		if (c->inject)
 			rec.injected = s1[0] > s0[0];
@@ -144,24 +151,29 @@ static int request(struct worker *w, uint64_t round, uint64_t pages)
 	return 0;
 }
 
+/* Every buffer still held; one the kernel refuses is an error (cb_err), the rest go on. */
 static void release_all(struct worker *w)
 {
 	while (w->nheld)
-		if (release_one(w, pick(w)))
-			w->nheld--; /* the kernel refused: nothing more we can do for it */
+		release_one(w, pick(w));
 }
 
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
+	struct pool *P = w->pool;
 
+	pthread_mutex_lock(&P->gate); /* until all are started, or not */
+	pthread_mutex_unlock(&P->gate);
+	if (!P->ready)
+		return NULL;
 	for (;;) {
-		pthread_barrier_wait(&R.start);
-		if (R.quit)
+		pthread_barrier_wait(&P->start);
+		if (P->quit)
 			break;
-		if (request(w, R.round, R.pages))
-			__atomic_store_n(&R.failed, 1, __ATOMIC_SEQ_CST);
-		pthread_barrier_wait(&R.done);
+		if (request(w, P->round, P->pages))
+			__atomic_store_n(&P->failed, 1, __ATOMIC_SEQ_CST);
+		pthread_barrier_wait(&P->done);
 	}
 	return NULL;
 }
@@ -322,6 +334,7 @@ static int run(struct cb_run *r)
 {
 	const struct cb_config *c = &r->cfg;
 	struct worker w[CB_MAX_THREADS];
+	struct pool P = { .gate = PTHREAD_MUTEX_INITIALIZER };
 	uint64_t total = rounds_total(c), round;
 	bool bar = !c->quiet && !c->no_progress && isatty(STDERR_FILENO);
 	unsigned int seed = c->seed, t, nthr = 0;
@@ -332,6 +345,7 @@ static int run(struct cb_run *r)
 	memset(w, 0, sizeof(w));
 	for (t = 0; t < c->threads; t++) {
 		w[t].r = r;
+		w[t].pool = &P;
 		w[t].id = t;
 		w[t].seed = c->seed * 7919 + t;
 		w[t].held = calloc(c->window + 2, sizeof(struct cb_buf));
@@ -341,9 +355,8 @@ static int run(struct cb_run *r)
 		}
 	}
 	if (c->threads > 1) {
-		pthread_barrier_init(&R.start, NULL, c->threads + 1);
-		pthread_barrier_init(&R.done, NULL, c->threads + 1);
 		/* Workers ignore signals; the main thread sees them. */
+		pthread_mutex_lock(&P.gate);
 		sigfillset(&all);
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		for (t = 0; t < c->threads; t++) {
@@ -352,7 +365,16 @@ static int run(struct cb_run *r)
 			nthr++;
 		}
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (nthr < c->threads) {
+		/* the barriers once all are there: none waits on one that is not */
+		if (nthr == c->threads &&
+		    !pthread_barrier_init(&P.start, NULL, nthr + 1)) {
+			if (!pthread_barrier_init(&P.done, NULL, nthr + 1))
+				P.ready = true;
+			else
+				pthread_barrier_destroy(&P.start);
+		}
+		pthread_mutex_unlock(&P.gate);
+		if (!P.ready) {
 			cb_err(r, "cannot start %u threads", c->threads);
 			goto out;
 		}
@@ -370,29 +392,32 @@ static int run(struct cb_run *r)
 								 c->threads),
 				   "driving the occupancy"))
 				break;
-		} else if (r->feat.kpageflags && cb_scan_area(r)) {
-			/* not driven: measured when it can be, no more */
-			r->occ.valid = false;
+		} else if (r->feat.kpageflags &&
+			   failed(r, cb_scan_area(r),
+				  "measuring the occupancy")) {
+			break; /* not driven: measured when /proc/kpageflags is there */
 		}
 		if (cb_stop)
 			break;
 		if (failed(r, cb_pin_round(r), "pinning"))
 			break;
 		first = r->nrec;
-		cb_areamap_round(r, round);
+		if (failed(r, cb_areamap_round(r, round), "the area map"))
+			break;
 		if (c->threads == 1) {
 			rc = request(&w[0], round, pages);
 		} else {
-			R.round = round;
-			R.pages = pages;
-			pthread_barrier_wait(&R.start);
-			pthread_barrier_wait(&R.done);
-			rc = R.failed ? -1 : 0;
+			P.round = round;
+			P.pages = pages;
+			pthread_barrier_wait(&P.start);
+			pthread_barrier_wait(&P.done);
+			rc = P.failed ? -1 : 0;
 		}
-		cb_areamap_after_round(r, first);
-		if (failed(r, rc, "a request"))
+		if (failed(r, rc, "a request") ||
+		    failed(r, cb_areamap_after_round(r, first),
+			   "the area map") ||
+		    failed(r, cb_pin_release(r), "unpinning"))
 			break;
-		cb_pin_release(r);
 		if (bar)
 			progress(r, r->nrec,
 				 total == UINT64_MAX ? total :
@@ -400,13 +425,15 @@ static int run(struct cb_run *r)
 				 false);
 	}
 out:
-	if (nthr) {
-		R.quit = true;
-		pthread_barrier_wait(&R.start);
-		for (t = 0; t < nthr; t++)
-			pthread_join(w[t].tid, NULL);
-		pthread_barrier_destroy(&R.start);
-		pthread_barrier_destroy(&R.done);
+	if (P.ready) {
+		P.quit = true;
+		pthread_barrier_wait(&P.start);
+	}
+	for (t = 0; t < nthr; t++)
+		pthread_join(w[t].tid, NULL);
+	if (P.ready) {
+		pthread_barrier_destroy(&P.start);
+		pthread_barrier_destroy(&P.done);
 	}
 	for (t = 0; t < c->threads; t++) {
 		release_all(&w[t]);
@@ -510,16 +537,20 @@ int main(int argc, char **argv)
 		utc(r->started, sizeof(r->started), false);
 		started = true;
 		run(r);
-		cb_areamap_finish(r);
+		failed(r, cb_areamap_finish(r), "the area map");
 		if (r->cfg.inject)
 			cb_area_stat(r, "injected_faults", &r->injected_after);
 	}
 	/* Release in reverse order of acquisition, whatever happened. */
-	cb_pin_release(r);
-	cb_inject_restore();
+	failed(r, cb_pin_release(r), "unpinning");
+	failed(r, cb_inject_restore(r), "restoring fail_cma");
 	cb_pressure_stop(r);
 	cb_fill_cleanup(r);
-	if (started && !cb_counters_read(r, &r->after))
+	if (started && cb_counters_read(r, &r->after))
+		cb_err(r,
+		       "cannot read /proc/vmstat and /proc/meminfo after the run: %s",
+		       strerror(errno));
+	else if (started)
 		r->have_after = true;
 	cb_backend_close(r);
 	cb_occupancy_close(r);
@@ -537,10 +568,8 @@ int main(int argc, char **argv)
 			"cmabench: warning: %" PRId64
 			" round(s) started short of the occupancy target (see summary.occupancy)\n",
 			r->occ.misses);
-	if (cb_failed(r)) {
-		fprintf(stderr, "cmabench: %s\n", r->error);
+	if (cb_report_errors(r))
 		exit_code = 1;
-	}
 	if (!started && r->cfg.out[0])
 		rmdir(r->cfg.out); /* only if we created it empty */
 	if (cb_stop)

@@ -64,8 +64,8 @@ int cb_read_area_bitmap(struct cb_run *r, uint64_t *bits)
 	return 0;
 }
 
-/* The same into r->occ.bitmap (allocated on first use). */
-int cb_read_cma_bitmap(struct cb_run *r)
+/* The same into r->occ.bitmap (allocated on first use). 0 or -1. */
+static int read_cma_bitmap(struct cb_run *r)
 {
 	if (!r->occ.bitmap) {
 		r->occ.bitmap = calloc((r->areas[r->ai].pages + 63) / 64,
@@ -76,37 +76,40 @@ int cb_read_cma_bitmap(struct cb_run *r)
 	return cb_read_area_bitmap(r, r->occ.bitmap);
 }
 
-/* Read the area's pages. Silent: 0, or -1 with errno. */
+/*
+ * Read the area's pages into r->occ. Without the area's bitmap (no debugfs)
+ * pages cma_alloc handed out are told apart by their flags alone; an
+ * unreadable /proc/kpageflags or bitmap is an error (cb_err).
+ */
 int cb_scan_area(struct cb_run *r)
 {
 	struct cb_occupancy *o = &r->occ;
 	const struct cb_area *a = &r->areas[r->ai];
 
+	o->valid = false;
 	if (!o->kp_ok) {
 		if (!r->feat.kpageflags || kpage_open(&o->kp, a->pages))
-			return -1;
+			goto fail;
 		o->kp_ok = true;
 	}
-	if (cb_read_cma_bitmap(r)) {
+	if (read_cma_bitmap(r)) {
 		free(o->bitmap);
 		o->bitmap = NULL;
+		if (errno != ENOENT) /* the file is there and cannot be read */
+			return cb_err(r,
+				      "cannot read the bitmap of area '%s': %s",
+				      a->name, strerror(errno));
 	}
 	if (kpage_scan(&o->kp, a->base_pfn, a->pages, o->bitmap, &o->mix))
-		return -1;
+		goto fail;
 	o->used = kpage_used_fraction(&o->mix);
 	o->valid = true;
 	return 0;
-}
-
-/* The same, where the run cannot go on without it. */
-static int scan(struct cb_run *r)
-{
-	if (cb_scan_area(r))
-		return cb_err(
-			r,
-			"cannot read the area's pages from /proc/kpageflags: %s",
-			strerror(errno));
-	return 0;
+fail:
+	return cb_err(
+		r,
+		"cannot read the pages of area '%s' from /proc/kpageflags: %s",
+		a->name, strerror(errno));
 }
 
 static int free_mem(struct cb_run *r, uint64_t *normal, uint64_t *cma)
@@ -122,6 +125,14 @@ static uint64_t used_pages(const struct cb_run *r)
 	const struct kpage_mix *m = &r->occ.mix;
 
 	return m->anon + m->shmem + m->file + m->other;
+}
+
+/* A region's pages could not be read from /proc/self/pagemap or given back. */
+static int region_err(struct cb_run *r, const char *what,
+		      const struct region *g)
+{
+	return cb_err(r, "%s the pages of a %zu MiB %s region: %s", what,
+		      g->len / MIB, cb_kind_names[g->kind], strerror(errno));
 }
 
 /* Allocate until the area holds @goal used pages or the headroom is reached. */
@@ -169,10 +180,12 @@ static int grow(struct cb_run *r, uint64_t goal)
 			return cb_err(r, "filling the area with %s memory: %s",
 				      cb_kind_names[kind], strerror(errno));
 		g->ballast = kind != fill;
-		cb_region_count(r, g, &in, &out);
+		if (cb_region_count(r, g, &in, &out))
+			return region_err(r, "counting", g);
 		/* ballast is for outside the area: inside, it is the wrong kind */
 		if (g->ballast && in) {
-			cb_region_drop(r, g, true, UINT64_MAX);
+			if (cb_region_drop(r, g, true, UINT64_MAX, NULL))
+				return region_err(r, "giving back", g);
 			in = 0;
 		}
 		used += in;
@@ -195,18 +208,23 @@ static int grow(struct cb_run *r, uint64_t goal)
  * first, so that what stays is spread evenly over the blocks that hold it
  * rather than packed where the allocator happened to put it.
  */
-static void level(struct cb_run *r, uint64_t drop)
+static int level(struct cb_run *r, uint64_t drop)
 {
 	const struct cb_area *a = &r->areas[r->ai];
 	struct cb_fill *f = r->fill;
 	size_t nb = (a->pages + BLOCK - 1) / BLOCK, i, k, b;
 	uint64_t *cnt = calloc(nb, sizeof(*cnt)), lo = 0, hi = BLOCK, excess;
+	int rc = 0;
 
 	if (!cnt)
-		return;
+		return cb_err(r, "out of memory");
 	for (i = 0; i < f->n; i++) {
-		if (f->v[i].fixed || cb_region_pfns(r, &f->v[i]))
+		if (f->v[i].fixed)
 			continue;
+		if (cb_region_pfns(r, &f->v[i])) {
+			rc = region_err(r, "reading", &f->v[i]);
+			goto out;
+		}
 		for (k = 0; k < f->v[i].len / PAGE; k++)
 			if (f->pm[k] && cb_in_area(r, f->pm[k]))
 				cnt[(f->pm[k] - a->base_pfn) / BLOCK]++;
@@ -232,8 +250,12 @@ static void level(struct cb_run *r, uint64_t drop)
 		size_t start = 0, pages = g->len / PAGE;
 		bool run = false;
 
-		if (g->fixed || cb_region_pfns(r, g))
+		if (g->fixed)
 			continue;
+		if (cb_region_pfns(r, g)) {
+			rc = region_err(r, "reading", g);
+			goto out;
+		}
 		for (k = 0; k <= pages; k++) {
 			bool sel = false;
 
@@ -246,42 +268,52 @@ static void level(struct cb_run *r, uint64_t drop)
 				start = k;
 				run = true;
 			} else if (!sel && run) {
-				cb_region_drop_range(g, start, k - start);
+				if (cb_region_drop_range(g, start, k - start)) {
+					rc = region_err(r, "giving back", g);
+					goto out;
+				}
 				run = false;
 			}
 		}
 	}
+out:
 	free(cnt);
+	return rc;
 }
 
 /*
  * Give back memory: pages inside the area beyond @goal when over @hi, then
  * pages outside it until free memory outside CMA is at least @want.
  */
-static void trim(struct cb_run *r, uint64_t goal, uint64_t hi, uint64_t want)
+static int trim(struct cb_run *r, uint64_t goal, uint64_t hi, uint64_t want)
 {
 	struct cb_fill *f = r->fill;
 	uint64_t used = used_pages(r), nf, cf, deficit;
 	size_t i;
 
-	if (used > hi)
-		level(r, used - goal);
+	if (used > hi && level(r, used - goal))
+		return -1;
 	/* Page cache and shmem outside the area is waste: always dropped. */
 	for (i = 0; i < f->n; i++)
 		if (!f->v[i].fixed && f->v[i].kind != K_ANON &&
-		    f->v[i].kind != K_THP)
-			cb_region_drop(r, &f->v[i], false, UINT64_MAX);
-	if (cb_free_mem(&nf, &cf) || nf >= want)
-		return;
+		    f->v[i].kind != K_THP &&
+		    cb_region_drop(r, &f->v[i], false, UINT64_MAX, NULL))
+			return region_err(r, "giving back", &f->v[i]);
+	if (free_mem(r, &nf, &cf))
+		return -1;
+	if (nf >= want)
+		return 0;
 	deficit = (want - nf + PAGE - 1) / PAGE;
 	for (i = f->n; i-- > 0 && deficit;) {
 		uint64_t d;
 
 		if (f->v[i].fixed)
 			continue;
-		d = cb_region_drop(r, &f->v[i], false, deficit);
+		if (cb_region_drop(r, &f->v[i], false, deficit, &d))
+			return region_err(r, "giving back", &f->v[i]);
 		deficit -= d < deficit ? d : deficit;
 	}
+	return 0;
 }
 
 /*
@@ -323,26 +355,26 @@ int cb_occupancy_drive(struct cb_run *r, uint64_t need_bytes)
 	if (c->occ_target - c->occ_tol <= 0)
 		lo = 0;
 	for (attempt = 0; attempt < 3 && !cb_stop; attempt++) {
-		if (scan(r))
+		if (cb_scan_area(r))
 			return -1;
 		landing = landing_used(r, need_bytes / PAGE);
 		o->landing = landing;
+		if (free_mem(r, &nf, &cf))
+			return -1;
 		if (used_pages(r) >= lo && used_pages(r) <= hi &&
-		    landing >= c->occ_target - c->occ_tol &&
-		    (cb_free_mem(&nf, &cf) || nf >= want))
+		    landing >= c->occ_target - c->occ_tol && nf >= want)
 			return 0;
 		/* a quarter of the way past the goal: leveling then spreads the pages */
 		if ((used_pages(r) < lo ||
 		     landing < c->occ_target - c->occ_tol) &&
 		    grow(r, goal + (A - goal) / 4))
 			return -1;
-		if (scan(r))
+		if (cb_scan_area(r) || trim(r, goal, hi, want))
 			return -1;
-		trim(r, goal, hi, want);
 	}
 	if (cb_stop)
 		return 0;
-	if (scan(r))
+	if (cb_scan_area(r))
 		return -1;
 	o->landing = landing_used(r, need_bytes / PAGE);
 	if (used_pages(r) < lo && o->misses >= 0) {

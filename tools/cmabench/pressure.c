@@ -122,15 +122,19 @@ static void *odirect_thread(void *arg)
 }
 
 static int start_thread(struct cb_run *r, void *(*fn)(void *),
-			unsigned int seed)
+			unsigned int seed, const char *what)
 {
 	struct cb_pressure_state *ps = r->press;
+	int e;
 
 	if (ps->nthr == MAX_THREADS)
-		return -1;
+		return cb_err(r, "pressure %s: more than %d threads", what,
+			      MAX_THREADS);
 	ps->arg[ps->nthr] = (struct thread_arg){ .r = r, .seed = seed };
-	if (pthread_create(&ps->thr[ps->nthr], NULL, fn, &ps->arg[ps->nthr]))
-		return -1;
+	e = pthread_create(&ps->thr[ps->nthr], NULL, fn, &ps->arg[ps->nthr]);
+	if (e)
+		return cb_err(r, "pressure %s: cannot start a thread: %s", what,
+			      strerror(e));
 	ps->nthr++;
 	return 0;
 }
@@ -181,8 +185,8 @@ static int start_odirect(struct cb_run *r, const struct cb_pressure *p)
 		return cb_err(r, "pressure odirect: O_DIRECT on %s: %s",
 			      c->scratch, strerror(errno));
 	for (j = 0; j < (int)p->amount; j++)
-		if (start_thread(r, odirect_thread, c->seed + j))
-			break;
+		if (start_thread(r, odirect_thread, c->seed + j, "odirect"))
+			return -1;
 	return 0;
 }
 
@@ -261,7 +265,8 @@ int cb_pressure_start(struct cb_run *r)
 					      strerror(errno));
 			if (p->kind == K_DIRTY && !ps->dirty.addr) {
 				ps->dirty = *g;
-				start_thread(r, dirty_thread, 0);
+				if (start_thread(r, dirty_thread, 0, "dirty"))
+					return -1;
 			}
 			break;
 		case K_CHURN:
@@ -302,7 +307,8 @@ int cb_pin_round(struct cb_run *r)
 
 	if (!ps || !ps->pin_pages || !be)
 		return 0;
-	cb_pin_release(r);
+	if (cb_pin_release(r))
+		return -1;
 	if (ps->pin_offset >= 0)
 		/* every in-use page of the range */
 		rc = be->pin(r, a->base_pfn + ps->pin_offset, ps->pin_pages,
@@ -319,12 +325,11 @@ int cb_pin_round(struct cb_run *r)
 	return 0;
 }
 
-void cb_pin_release(struct cb_run *r)
+int cb_pin_release(struct cb_run *r)
 {
 	const struct cb_backend_ops *be = cb_pinner(r);
 
-	if (r->press && be)
-		be->unpin(r, &r->press->pin);
+	return r->press && be ? be->unpin(r, &r->press->pin) : 0;
 }
 
 void cb_pressure_stop(struct cb_run *r)

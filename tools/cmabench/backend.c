@@ -118,7 +118,7 @@ int cb_detect(struct cb_run *r)
 
 int cb_backend_open(struct cb_run *r)
 {
-	return r->ops->open(r);
+	return r->ops->open ? r->ops->open(r) : 0;
 }
 
 /*
@@ -156,7 +156,7 @@ void cb_backend_close(struct cb_run *r)
 	size_t i;
 
 	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-		if (backends[i])
+		if (backends[i] && backends[i]->close)
 			backends[i]->close(r);
 }
 

@@ -82,12 +82,6 @@ static int check(struct cb_run *r)
 	return 0;
 }
 
-static int nothing(struct cb_run *r)
-{
-	(void)r;
-	return 0;
-}
-
 static int alloc(struct cb_run *r, uint64_t pages, unsigned int align,
 		 struct cb_buf *b, struct cb_record *rec)
 {
@@ -124,18 +118,11 @@ static int release(struct cb_run *r, struct cb_buf *b)
 	return write_file(p, v);
 }
 
-static void nothing_to_close(struct cb_run *r)
-{
-	(void)r;
-}
-
 const struct cb_backend_ops cb_debugfs_ops = {
 	.name = "debugfs",
 	.caps = 0,
 	.present = present,
 	.check = check,
-	.open = nothing,
 	.alloc = alloc,
 	.free = release,
-	.close = nothing_to_close,
 };

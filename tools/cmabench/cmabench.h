@@ -201,7 +201,7 @@ struct cb_backend_ops {
 	bool (*present)(struct cb_run *r);
 	/* it is there and can do what the configuration asks; else -1 */
 	int (*check)(struct cb_run *r);
-	int (*open)(struct cb_run *r);
+	int (*open)(struct cb_run *r); /* NULL: nothing to open */
 	/*
 	 * One request: 0 when it was made (success or failure in @rec; the
 	 * caller has set rec->kernel_ns, retries and pfn to -1), -1 when the
@@ -214,7 +214,7 @@ struct cb_backend_ops {
 	int (*pin)(struct cb_run *r, uint64_t pfn, uint64_t count, bool range,
 		   struct cb_pin *p);
 	int (*unpin)(struct cb_run *r, struct cb_pin *p); /* none held: 0 */
-	void (*close)(struct cb_run *r);
+	void (*close)(struct cb_run *r); /* NULL: nothing to close */
 };
 
 extern const struct cb_backend_ops cb_cma_bench_ops, cb_debugfs_ops,

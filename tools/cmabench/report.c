@@ -209,12 +209,21 @@ static void mix_obj(struct json *j, const struct kpage_mix *m)
 	json_obj_end(j);
 }
 
+/* A measure that may be missing: negative is null. */
 static void null_or_s64(struct json *j, const char *k, int64_t v)
 {
 	if (v < 0)
 		json_null(j, k);
 	else
 		json_s64(j, k, v);
+}
+
+static void null_or_double(struct json *j, const char *k, double v)
+{
+	if (v < 0)
+		json_null(j, k);
+	else
+		json_double(j, k, v);
 }
 
 /* run.config: the effective settings */
@@ -241,10 +250,7 @@ static void write_config(struct json *j, const struct cb_config *c)
 	json_u64(j, "hold_ms", c->hold_ms);
 	json_u64(j, "window", c->window);
 	json_str(j, "release", cb_release_names[c->release]);
-	if (c->occ_target >= 0)
-		json_double(j, "occupancy_target", c->occ_target);
-	else
-		json_null(j, "occupancy_target");
+	null_or_double(j, "occupancy_target", c->occ_target);
 	json_double(j, "occupancy_tolerance", c->occ_tol);
 	json_str(j, "fill", cb_kind_names[c->fill]);
 	json_u64(j, "headroom_kb", c->headroom / 1024);
@@ -447,15 +453,9 @@ static void write_record(struct json *j, const struct cb_run *r,
 	null_or_s64(j, "pinned", x->pinned);
 	if (x->has_occ) {
 		json_obj_begin(j, "occupancy");
-		if (c->occ_target >= 0)
-			json_double(j, "target", c->occ_target);
-		else
-			json_null(j, "target");
+		null_or_double(j, "target", c->occ_target);
 		json_double(j, "used", x->occ_used);
-		if (x->landing >= 0)
-			json_double(j, "landing", x->landing);
-		else
-			json_null(j, "landing");
+		null_or_double(j, "landing", x->landing);
 		mix_obj(j, &x->mix);
 		json_obj_end(j);
 	} else {
@@ -567,19 +567,14 @@ static void write_occupancy_summary(struct json *j, const struct cb_run *r)
 		return;
 	}
 	json_obj_begin(j, "occupancy");
-	if (c->occ_target >= 0)
-		json_double(j, "target", c->occ_target);
-	else
-		json_null(j, "target");
+	null_or_double(j, "target", c->occ_target);
 	json_double(j, "tolerance", c->occ_tol);
 	json_u64(j, "n", nocc);
 	json_double(j, "min", omin);
 	json_double(j, "mean", osum / nocc);
 	json_double(j, "max", omax);
-	if (c->occ_target >= 0)
-		json_u64(j, "within_tolerance", within);
-	else
-		json_null(j, "within_tolerance");
+	null_or_s64(j, "within_tolerance",
+		    c->occ_target >= 0 ? (int64_t)within : -1);
 	json_obj_end(j);
 }
 

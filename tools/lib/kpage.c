@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* See kpage.h. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "kpage.h"
 
 #include <errno.h>

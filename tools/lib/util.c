@@ -216,14 +216,22 @@ uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-const char *errno_name(int e)
-{
-	static __thread char buf[16];
-	unsigned int v = e < 0 ? 0U - (unsigned int)e : (unsigned int)e;
-	const char *n = v && v < 4096 ? strerrorname_np((int)v) : NULL;
+static __thread char errno_buf[24];
 
-	if (n)
-		return n;
-	snprintf(buf, sizeof(buf), "E%u", v);
-	return buf;
+const char *errno_num(long long e)
+{
+	unsigned long long v = e < 0 ? 0ULL - (unsigned long long)e :
+				       (unsigned long long)e;
+
+	snprintf(errno_buf, sizeof(errno_buf), "E%llu", v);
+	return errno_buf;
+}
+
+const char *errno_name(long long e)
+{
+	const char *n = NULL;
+
+	if (e > -4096 && e < 4096 && e)
+		n = strerrorname_np((int)(e < 0 ? -e : e));
+	return n ? n : errno_num(e);
 }

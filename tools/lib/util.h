@@ -37,11 +37,15 @@ int pathf(char *buf, size_t size, const char *fmt, ...)
 
 /*
  * The errno table of every tool: the symbolic name of errno value @e
- * ("EBUSY" for EBUSY or -EBUSY: the sign is ignored), "E<n>" (|e|) for a
- * value the C library has no name for. The "E<n>" text lives in a
- * per-thread buffer that the next call overwrites.
+ * ("EBUSY" for EBUSY or -EBUSY: the sign is ignored), or errno_num(@e) for
+ * a value the C library has no name for.
  */
-const char *errno_name(int e);
+const char *errno_name(long long e);
+/*
+ * "E<n>", n = |@e|: the name of a value without one. Both return text in a
+ * per-thread buffer that the next call of either overwrites.
+ */
+const char *errno_num(long long e);
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t now_ns(void);

@@ -46,7 +46,8 @@ static void test_escape(void)
 	tap_ok(quoted_is("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80",
 			 "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""),
 	       "valid UTF-8 (2, 3 and 4 bytes) passes through");
-	tap_ok(quoted_is("\xff\xc3(\xe2\x82", "\"\\u00ff\\u00c3(\\u00e2\\u0082\""),
+	tap_ok(quoted_is("\xff\xc3(\xe2\x82",
+			 "\"\\u00ff\\u00c3(\\u00e2\\u0082\""),
 	       "invalid and truncated UTF-8 bytes are \\u00XX");
 	tap_ok(quoted_is("\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80",
 			 "\"\\u00c0\\u00af\\u00ed\\u00a0\\u0080"
@@ -105,9 +106,10 @@ static void test_writer(void)
 	json_obj_end(&j);
 	rc = json_finish(&j);
 	fclose(f);
-	tap_ok(rc == 0 && !strcmp(buf, "{\"tool\":\"t\",\"d\":1.500,\"records\":[\n"
-				       "{\"a\":1,\"b\":-2},\n{\"c\":null}\n],"
-				       "\"raw\":[1],\n\"e\":true}\n"),
+	tap_ok(rc == 0 && !strcmp(buf,
+				  "{\"tool\":\"t\",\"d\":1.500,\"records\":[\n"
+				  "{\"a\":1,\"b\":-2},\n{\"c\":null}\n],"
+				  "\"raw\":[1],\n\"e\":true}\n"),
 	       "compact writer with line-per-member containers");
 	free(buf);
 

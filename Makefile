@@ -28,7 +28,7 @@ help:
 	@echo 'cmakit targets:'
 	@echo '  deps      install the Debian packages the project needs (as root)'
 	@echo '  kernel    build the board kernel KERNEL=cmakit|stock|debug|series:DIR|git:REF'
-	@echo '  tools     build the user-space tools (tools/*, bpf/)'
+	@echo '  tools     build the user-space tools (tools/*, bpf/) into build/<tool>/'
 	@echo '  bpf       build the BPF tools only'
 	@echo '  fuzz      run the trace parser fuzzer (FUZZ_SECONDS=600)'
 	@echo '  vm        run CMD in the virtual board: make vm CMD="cat /proc/meminfo"'

@@ -42,7 +42,7 @@ case $RUNS in '' | *[!0-9]* | 0 | 1 | 2) bad "RUNS must be a whole number of at 
 case $THRESHOLD in '' | *[!0-9.]*) bad "THRESHOLD must be a percentage, got '$THRESHOLD'" ;; esac
 read -ra scenarios <<<"$SCENARIOS"
 [ ${#scenarios[@]} -gt 0 ] || bad "SCENARIOS is empty"
-CMABENCH=tools/cmabench/cmabench
+CMABENCH=build/cmabench/cmabench
 [ -x "$CMABENCH" ] || bad "$CMABENCH is not built (make tools)"
 known=$("$CMABENCH" --list 2>/dev/null | awk '{print $1}')
 for s in "${scenarios[@]}"; do

@@ -29,8 +29,8 @@ kernel_variant "$(kernel_spec)" || exit 2
 default=tour
 [ -n "$KV_PATCHDIR" ] || default=camera
 SCENARIO=${1:-${SCENARIO:-$default}}
-CMABENCH=tools/cmabench/cmabench
-CMATRACE=tools/cmatrace/cmatrace
+CMABENCH=build/cmabench/cmabench
+CMATRACE=build/cmatrace/cmatrace
 CMACOLLECT=build/bpf/cmacollect
 [ -x "$CMABENCH" ] || die "run: $CMABENCH is not built (make tools)"
 "$CMABENCH" --list 2>/dev/null | grep -qw -- "$SCENARIO" ||

@@ -27,7 +27,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 if [ "${1:-}" != --board ]; then
 	. "$ROOT/ci/lib.sh"
 	[ -x "$ROOT/build/bpf/cmacollect" ] || die "bench bpf: build/bpf/cmacollect missing (make bpf)"
-	[ -x "$ROOT/tools/cmabench/cmabench" ] || die "bench bpf: tools/cmabench/cmabench missing (make tools)"
+	[ -x "$ROOT/build/cmabench/cmabench" ] || die "bench bpf: build/cmabench/cmabench missing (make tools)"
 	out=$ROOT/results/bench-bpf-$(date +%Y%m%d-%H%M%S)
 	mkdir -p "$out"
 	info "bench bpf: one board boot, results in ${out#"$ROOT"/}"
@@ -41,7 +41,7 @@ fi
 out=${CMAKIT_BENCH_OUT:?}
 ROUNDS=${CMAKIT_BENCH_BPF_ROUNDS:-3}
 COUNT=${CMAKIT_BENCH_BPF_COUNT:-100}
-BENCH=$ROOT/tools/cmabench/cmabench
+BENCH=$ROOT/build/cmabench/cmabench
 BPF=$ROOT/build/bpf
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -14,11 +14,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/ci/lib.sh"
 out=$ROOT/results/bench-cmabench-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
-[ -x "$ROOT/tools/cmabench/cmabench" ] || make -s -C "$ROOT/tools/cmabench" >/dev/null || die "bench: cmabench does not build"
+[ -x "$ROOT/build/cmabench/cmabench" ] || make -s -C "$ROOT/tools/cmabench" >/dev/null || die "bench: cmabench does not build"
 
 cat >"$out/run.sh" <<EOS
 set -u
-B=$ROOT/tools/cmabench/cmabench
+B=$ROOT/build/cmabench/cmabench
 cd "$out"
 if [ -e /dev/cma_bench ]; then
 	\$B --backend cma_bench --sizes 256,1024,4096,16384 --count 12 -o gap -q 2>gap.err || echo "gap run failed: \$(cat gap.err)"

@@ -11,7 +11,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 RUNS=${BENCH_RUNS:-5}
 DIR=$ROOT/build/cmatrace-bench
 BIG=$DIR/big.dat
-CMATRACE=$ROOT/tools/cmatrace/cmatrace
+CMATRACE=$ROOT/build/cmatrace/cmatrace
 out=$ROOT/results/bench-cmatrace-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$DIR" "$out"
 

@@ -22,7 +22,7 @@ if [ "${1:-}" != --board ]; then
 	. "$ROOT/ci/lib.sh"
 	BOOTS=${CMAKIT_BENCH_KERNELS_BOOTS:-5}
 	read -ra kernels <<<"${CMAKIT_BENCH_KERNELS:-stock cmakit}"
-	[ -x "$ROOT/tools/cmabench/cmabench" ] || die "bench kernels: tools/cmabench/cmabench missing (make tools)"
+	[ -x "$ROOT/build/cmabench/cmabench" ] || die "bench kernels: build/cmabench/cmabench missing (make tools)"
 	for k in "${kernels[@]}"; do
 		KERNEL=$k bash "$ROOT/ci/kernel/build.sh" || die "bench kernels: the $k kernel does not build"
 	done
@@ -47,7 +47,7 @@ fi
 
 # ---- inside the board ---------------------------------------------------------
 out=${CMAKIT_BENCH_OUT:?}
-BENCH=$ROOT/tools/cmabench/cmabench
+BENCH=$ROOT/build/cmabench/cmabench
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 uname -r >"$out/kernel"
@@ -78,7 +78,7 @@ done
 [ $patched = 1 ] || exit 0
 for m in ${CMAKIT_BENCH_KERNELS_MODES:-cmatrace bpf bpftrace perf trace-cmd}; do
 	case $m in
-	cmatrace) bench camera cmatrace "$ROOT/tools/cmatrace/cmatrace" live -o "$tmp/trace.jsonl" -- ;;
+	cmatrace) bench camera cmatrace "$ROOT/build/cmatrace/cmatrace" live -o "$tmp/trace.jsonl" -- ;;
 	bpf) bench camera bpf "$ROOT/build/bpf/cmacollect" -o "$tmp/bpf.json" -- ;;
 	bpftrace) bench camera bpftrace bpftrace -q "$ROOT/bpf/bpftrace/cmalat.bt" -c ;;
 	perf) bench camera perf perf record -q -e 'cma:*' -o "$tmp/perf.data" -- ;;

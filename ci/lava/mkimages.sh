@@ -41,20 +41,20 @@ trap 'rm -rf "$tmp"' EXIT
 if [ "$arch" = arm64 ]; then
 	make -s -C "$ROOT/tools/cmabench" O="$tmp/build" ARCH=arm64 >"$tmp/make.log" 2>&1 ||
 		die "mkimages: building the arm64 cmabench failed: $(tail -n 3 "$tmp/make.log")"
-	bin=$tmp/build/arm64/cmabench
+	bin=$tmp/build/cmabench/arm64/cmabench
 else
 	make -s -C "$ROOT/tools/cmabench" O="$tmp/build" LDFLAGS=-static >"$tmp/make.log" 2>&1 ||
 		die "mkimages: building a static cmabench failed: $(tail -n 3 "$tmp/make.log")"
-	bin=$tmp/build/cmabench
+	bin=$tmp/build/cmabench/cmabench
 fi
 file "$bin" | grep -q 'statically linked' || die "mkimages: $bin is not statically linked"
 
 b=$tmp/bundle
-mkdir -p "$b/tools/cmabench" "$b/ci/lava"
-cp "$bin" "$b/tools/cmabench/cmabench"
+mkdir -p "$b/build/cmabench" "$b/ci/lava"
+cp "$bin" "$b/build/cmabench/cmabench"
 cp "$ROOT/ci/lava/cmakit-metrics.sh" "$ROOT/ci/lava/cmakit-scenarios.yaml" "$b/ci/lava/"
 chmod 755 "$b/ci/lava/cmakit-metrics.sh"
-tar -C "$b" --owner=0 --group=0 -czf "$tmp/cmakit-bundle.tar.gz" tools ci
+tar -C "$b" --owner=0 --group=0 -czf "$tmp/cmakit-bundle.tar.gz" build ci
 
 if [ $ramdisk = 0 ]; then
 	mv "$tmp/cmakit-bundle.tar.gz" "$out/"

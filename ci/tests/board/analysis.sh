@@ -29,7 +29,7 @@ else
 fi
 
 # 3. a smoke run of cmabench, reported inside the board: counts match
-bench=$ROOT/tools/cmabench/cmabench
+bench=$ROOT/build/cmabench/cmabench
 if [ ! -x "$bench" ]; then
 	t_fail "cmabench is built" "$bench missing (make tools)"
 else

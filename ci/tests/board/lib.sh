@@ -6,8 +6,8 @@
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 . "$ROOT/ci/tests/tap.sh"
-CMABENCH=$ROOT/tools/cmabench/cmabench
-CMATRACE=$ROOT/tools/cmatrace/cmatrace
+CMABENCH=$ROOT/build/cmabench/cmabench
+CMATRACE=$ROOT/build/cmatrace/cmatrace
 BPF=$ROOT/build/bpf
 PY=/usr/bin/python3
 

@@ -8,7 +8,7 @@
 # it says once on stderr, and leaves null, never zero.
 . "$(dirname "$0")/lib.sh"
 BENCH=$CMABENCH
-CMATRACE=$ROOT/tools/cmatrace/cmatrace
+CMATRACE=$ROOT/build/cmatrace/cmatrace
 COLLECT=$ROOT/build/bpf/cmacollect
 W=$(mktemp -d /tmp/totals.XXXXXX)
 area=$(cma_default_area)

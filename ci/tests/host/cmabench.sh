@@ -19,24 +19,24 @@ else
 	t_done
 	exit
 fi
-BIN=$CB/cmabench
+BIN=$ROOT/build/cmabench/cmabench
 # From scratch in a directory of our own: the binary in the tree may be in use.
 quiet=$(make -s -C "$CB" O="$tmp/b" 2>&1 | grep -v '^  [A-Z]* ' || true)
 t_eq "the build is quiet (only CC/LD lines)" "" "$quiet"
 
 if command -v aarch64-linux-gnu-gcc >/dev/null; then
-	if out=$(make -C "$CB" O="$tmp/b" ARCH=arm64 2>&1) && file "$tmp/b/arm64/cmabench" | grep -q 'ARM aarch64.*statically linked'; then
+	if out=$(make -C "$CB" O="$tmp/b" ARCH=arm64 2>&1) && file "$tmp/b/cmabench/arm64/cmabench" | grep -q 'ARM aarch64.*statically linked'; then
 		t_ok "make ARCH=arm64 gives a static arm64 binary"
 	else
-		t_fail "make ARCH=arm64 gives a static arm64 binary" "$(echo "$out" | tail -n 3)" "$(file "$tmp/b/arm64/cmabench" 2>&1)"
+		t_fail "make ARCH=arm64 gives a static arm64 binary" "$(echo "$out" | tail -n 3)" "$(file "$tmp/b/cmabench/arm64/cmabench" 2>&1)"
 	fi
 else
 	t_skip "make ARCH=arm64 gives a static arm64 binary" "gcc-aarch64-linux-gnu not installed (make deps)"
 fi
 
 # unit tests -------------------------------------------------------------------
-make -s -C "$CB" O="$tmp/b" "$tmp/b/.obj/native/unit" >/dev/null 2>&1
-if "$tmp/b/.obj/native/unit" "$tmp/doc" >"$tmp/unit.tap" 2>&1; then
+make -s -C "$CB" O="$tmp/b" "$tmp/b/cmabench/unit" >/dev/null 2>&1
+if "$tmp/b/cmabench/unit" "$tmp/doc" >"$tmp/unit.tap" 2>&1; then
 	t_ok "unit tests pass ($(grep -c '^ok' "$tmp/unit.tap") checks: arguments, scenarios, statistics, JSON)"
 else
 	t_fail "unit tests pass" "$(grep '^not ok' "$tmp/unit.tap" | head -n 5)"
@@ -129,7 +129,7 @@ t_eq "... and leaves no results directory" "" "$(ls "$tmp" | grep cmabench-)"
 # structure ------------------------------------------------------------------------
 # No two source files call each other, directly or round a circle: the
 # file-level call graph from the objects' defined and undefined symbols.
-cycles=$(/usr/bin/python3 - "$tmp/b/.obj/native" <<'PY'
+cycles=$(/usr/bin/python3 - "$tmp/b/cmabench" <<'PY'
 import glob, os, subprocess, sys
 defs, undefs = {}, {}
 for o in glob.glob(os.path.join(sys.argv[1], "*.o")):

@@ -10,7 +10,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../../.." && pwd)
 . "$ROOT/ci/tests/tap.sh"
 T=$ROOT/tools/cmatrace
-C=$T/cmatrace
+C=$ROOT/build/cmatrace/cmatrace
 FIX=$T/fixtures
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
@@ -35,7 +35,7 @@ if [ "${1:-}" = --regen ]; then
 fi
 
 # 1. the correlator's unit tests, folded into this TAP stream
-"$T/tests/corr_test" >"$tmp/unit.tap" 2>&1
+"$ROOT/build/cmatrace/corr_test" >"$tmp/unit.tap" 2>&1
 unit_rc=$?
 while IFS= read -r l; do
 	case $l in

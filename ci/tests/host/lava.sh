@@ -90,7 +90,7 @@ fi
 mkdir -p "$tmp/bundle" "$tmp/ramdisk"
 tar -C "$tmp/bundle" -xzf "$img/cmakit-bundle.tar.gz" 2>/dev/null
 (cd "$tmp/ramdisk" && gzip -dc "$img/ramdisk.cpio.gz" | cpio -id --quiet 2>/dev/null)
-CB=$tmp/bundle/tools/cmabench/cmabench
+CB=$tmp/bundle/build/cmabench/cmabench
 file "$CB" 2>&1 | grep -q 'statically linked' && t_ok "bundle: cmabench is static" ||
 	t_fail "bundle: cmabench is static" "$(file "$CB" 2>&1)"
 cmp -s "$tmp/bundle/ci/lava/cmakit-metrics.sh" "$L/cmakit-metrics.sh" &&
@@ -108,7 +108,7 @@ done
 t_eq "definition: the default scenarios are cmabench's" "" "$missing"
 if command -v aarch64-linux-gnu-gcc >/dev/null; then
 	if out=$(ARCH=arm64 "$L/mkimages.sh" "$tmp/arm64" 2>&1) &&
-		tar -xzOf "$tmp/arm64/cmakit-bundle.tar.gz" tools/cmabench/cmabench >"$tmp/arm64/cmabench" &&
+		tar -xzOf "$tmp/arm64/cmakit-bundle.tar.gz" build/cmabench/cmabench >"$tmp/arm64/cmabench" &&
 		file "$tmp/arm64/cmabench" | grep -q 'ARM aarch64.*statically linked'; then
 		t_ok "mkimages ARCH=arm64: a bundle with a static arm64 cmabench for a real board"
 	else

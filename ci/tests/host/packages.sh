@@ -180,7 +180,7 @@ fi
 # 3. The main job: host and board -------------------------------------------------
 if part board; then
 	board_ok=1
-	[ -x "$ROOT/tools/cmabench/cmabench" ] || board_ok=0
+	[ -x "$ROOT/build/cmabench/cmabench" ] || board_ok=0
 	[ -f "${image:-}" ] || image=$(ls "$ROOT"/build/kernel/out/arch/x86/boot/bzImage "$ROOT"/build/kernel/*/out/arch/x86/boot/bzImage 2>/dev/null | head -n1)
 	[ -n "$image" ] || board_ok=0
 	# ci/run.sh as it is, but the command it gives the board runs under the

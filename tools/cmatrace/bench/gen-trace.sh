@@ -27,7 +27,7 @@ for _ in range(int(sys.argv[1])):
 PY
 cd "$tmp"
 # a large buffer: the workers must not overrun the recorder
-trace-cmd record -q -b 16384 -o "$tmp/trace.dat" $("$HERE/../cmatrace" events) -- \
+trace-cmd record -q -b 16384 -o "$tmp/trace.dat" $("$HERE/../../../build/cmatrace/cmatrace" events) -- \
 	bash -c "for i in \$(seq $workers); do /usr/bin/python3 $tmp/worker.py $n & done; wait" >/dev/null
 cp "$tmp/trace.dat" "$out"
 rm -rf "$tmp"

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "cmt.h"
+#include "json.h" /* tools/lib: the escaping rule */
+#include "util.h" /* tools/lib: the errno table */
 
 #ifndef BUF_SIZE
 #define BUF_SIZE (256 * 1024)
@@ -141,26 +143,17 @@ static inline void put_i64(struct cmt_out *o, int64_t v)
 	}
 }
 
+/* A JSON string literal, escaped by the lib's rule straight into the buffer. */
 static void put_jstr(struct cmt_out *o, const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	const unsigned char *p = (const unsigned char *)s;
+	size_t n;
 
 	PUTS(o, "\"");
-	for (; *p; p++) {
-		if (*p == '"' || *p == '\\') {
-			char e[2] = { '\\', (char)*p };
-
-			put(o, e, 2);
-		} else if (*p < 0x20 || *p >= 0x7f) {
-			/* bytes outside printable ASCII as \u00XX (Latin-1) */
-			char e[6] = { '\\', 'u',	  '0',
-				      '0',  hex[*p >> 4], hex[*p & 15] };
-
-			put(o, e, 6);
-		} else {
-			put(o, (const char *)p, 1);
-		}
+	while (*s) {
+		if (BUF_SIZE - o->len < JSON_ESCAPE_MAX)
+			cmt_out_flush(o);
+		s += json_escape(o->buf + o->len, BUF_SIZE - o->len, s, &n);
+		o->len += n;
 	}
 	PUTS(o, "\"");
 }
@@ -182,32 +175,10 @@ static void put_cstr(struct cmt_out *o, const char *s)
 	PUTS(o, "\"");
 }
 
-static const char *errno_name(int64_t err, char *tmp, size_t n)
+/* The kernel reports errors as negative codes; a positive value has no name. */
+static const char *err_name(int64_t err)
 {
-	const char *s = NULL;
-
-	if (err < 0 && err > -4096)
-		s = strerrorname_np((int)-err);
-	if (s)
-		return s;
-	/* "E<n>" for codes the C library does not know */
-	tmp[0] = 'E';
-	{
-		uint64_t v = err < 0 ? (uint64_t)0 - (uint64_t)err :
-				       (uint64_t)err;
-		char d[24];
-		int i = sizeof(d);
-		size_t k = 1;
-
-		do {
-			d[--i] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v);
-		while (i < (int)sizeof(d) && k + 1 < n)
-			tmp[k++] = d[i++];
-		tmp[k] = '\0';
-	}
-	return tmp;
+	return err < 0 ? errno_name(err) : errno_num(err);
 }
 
 static const char *status_name(enum cmt_status s)
@@ -278,7 +249,6 @@ static void put_busy(struct cmt_out *o, const struct cmt_busy *b, bool full)
 static void write_jsonl(struct cmt_out *o, const struct cmt_alloc *a)
 {
 	const char *comm = comm_of(o, a->pid);
-	char tmp[24];
 	uint64_t i, n;
 	int k, m;
 
@@ -300,8 +270,7 @@ static void write_jsonl(struct cmt_out *o, const struct cmt_alloc *a)
 	PUTS(o, ",\"status\":\"");
 	put(o, status_name(a->status), strlen(status_name(a->status)));
 	if (a->has_errno) {
-		const char *en = a->err ? errno_name(a->err, tmp, sizeof(tmp)) :
-					  NULL;
+		const char *en = a->err ? err_name(a->err) : NULL;
 
 		PUTS(o, "\",\"errno\":");
 		put_i64(o, a->err);
@@ -453,7 +422,6 @@ static void csv_header(struct cmt_out *o)
 static void write_csv(struct cmt_out *o, const struct cmt_alloc *a)
 {
 	const char *comm = comm_of(o, a->pid);
-	char tmp[24];
 	int k, m;
 
 	if (o->seq == 0)
@@ -477,7 +445,7 @@ static void write_csv(struct cmt_out *o, const struct cmt_alloc *a)
 		put_i64(o, a->err);
 		PUTS(o, ",");
 		if (a->err) {
-			const char *en = errno_name(a->err, tmp, sizeof(tmp));
+			const char *en = err_name(a->err);
 
 			put(o, en, strlen(en));
 		}
@@ -591,8 +559,6 @@ static void tally_add(struct tally *t, const char *key)
 
 static void account(struct cmt_out *o, const struct cmt_alloc *a)
 {
-	char tmp[24];
-
 	o->pages_requested += a->count;
 	if (a->missing)
 		o->incomplete++;
@@ -605,7 +571,7 @@ static void account(struct cmt_out *o, const struct cmt_alloc *a)
 		const char *r = blk_reason(a);
 
 		o->nfailed++;
-		tally_add(&o->by_errno, errno_name(a->err, tmp, sizeof(tmp)));
+		tally_add(&o->by_errno, err_name(a->err));
 		tally_add(&o->by_reason, r ? r : "none");
 	} else {
 		o->unfinished++;

@@ -10,12 +10,12 @@
 #include <string.h>
 
 #include "cmt.h"
+#include "tap.h" /* tools/lib */
 
 #define MAX_REC 8192
 
 static struct cmt_alloc recs[MAX_REC];
 static int nrec;
-static int tap_n, tap_failed;
 
 static void capture(void *ctx, const struct cmt_alloc *a)
 {
@@ -23,14 +23,6 @@ static void capture(void *ctx, const struct cmt_alloc *a)
 	if (nrec < MAX_REC)
 		recs[nrec] = *a;
 	nrec++;
-}
-
-static void check(int cond, const char *what)
-{
-	tap_n++;
-	if (!cond)
-		tap_failed++;
-	printf("%sok %d - %s\n", cond ? "" : "not ", tap_n, what);
 }
 
 static struct cmt_event ev(enum cmt_kind k, int pid, int cpu, uint64_t ts)
@@ -99,21 +91,21 @@ static void t_interleaved_stock(void)
 	cmt_corr_event(c, &e);
 	cmt_corr_flush(c);
 
-	check(nrec == 2, "interleaved: two tasks give two records");
-	check(recs[0].pid == 10 && recs[0].status == CMT_OK &&
-		      recs[0].pfn_valid && recs[0].pfn == 0x2000 &&
-		      recs[0].cpu_start == 0 && recs[0].cpu_finish == 1 &&
-		      recs[0].mm_succeeded == 5 && !recs[0].missing,
-	      "interleaved: task 10 succeeded at its pfn across CPUs");
-	check(recs[1].pid == 20 && recs[1].status == CMT_FAILED &&
-		      recs[1].err == -EBUSY && recs[1].errno_inferred &&
-		      recs[1].retry_events == 2 && !recs[1].pfn_valid &&
-		      recs[1].retry_pfns[1] == 0x3000,
-	      "interleaved: task 20 failed -EBUSY (inferred) after 2 retries");
-	check(recs[1].blk_src == CMT_BLK_ISOL && recs[1].blk.pfn == 0x3007,
-	      "stock: a failed test_pages_isolated names the blocking pfn");
-	check(recs[1].ts_finish - recs[1].ts_start == 30,
-	      "latency is finish minus start");
+	tap_ok(nrec == 2, "interleaved: two tasks give two records");
+	tap_ok(recs[0].pid == 10 && recs[0].status == CMT_OK &&
+		       recs[0].pfn_valid && recs[0].pfn == 0x2000 &&
+		       recs[0].cpu_start == 0 && recs[0].cpu_finish == 1 &&
+		       recs[0].mm_succeeded == 5 && !recs[0].missing,
+	       "interleaved: task 10 succeeded at its pfn across CPUs");
+	tap_ok(recs[1].pid == 20 && recs[1].status == CMT_FAILED &&
+		       recs[1].err == -EBUSY && recs[1].errno_inferred &&
+		       recs[1].retry_events == 2 && !recs[1].pfn_valid &&
+		       recs[1].retry_pfns[1] == 0x3000,
+	       "interleaved: task 20 failed -EBUSY (inferred) after 2 retries");
+	tap_ok(recs[1].blk_src == CMT_BLK_ISOL && recs[1].blk.pfn == 0x3007,
+	       "stock: a failed test_pages_isolated names the blocking pfn");
+	tap_ok(recs[1].ts_finish - recs[1].ts_start == 30,
+	       "latency is finish minus start");
 	cmt_corr_free(c);
 }
 
@@ -143,23 +135,23 @@ static void t_missing(void)
 	cmt_corr_missed(c, 0, -1);
 	cmt_corr_flush(c);
 
-	check(nrec == 4, "missing: every allocation gives one record");
-	check(recs[0].status == CMT_OK && (recs[0].missing & CMT_MISS_START) &&
-		      !recs[0].has_start && recs[0].count == 4,
-	      "a finish without a start is kept and flagged missing start");
-	check(recs[1].status == CMT_UNFINISHED && recs[1].count == 99999 &&
-		      (recs[1].missing & CMT_MISS_FINISH),
-	      "a second start on a task closes the first as unfinished");
-	check(recs[2].status == CMT_OK && recs[2].count == 1 &&
-		      (recs[2].missing & CMT_MISS_LOST),
-	      "allocations open when events were lost are flagged");
-	check(recs[3].pid == 7 && recs[3].status == CMT_UNFINISHED &&
-		      (recs[3].missing & CMT_MISS_FINISH) &&
-		      (recs[3].missing & CMT_MISS_LOST),
-	      "allocations open at the end are emitted as unfinished");
-	check(cmt_corr_counts(c)->missed_events == 12 &&
-		      cmt_corr_counts(c)->missed_unknown == 1,
-	      "lost events are counted");
+	tap_ok(nrec == 4, "missing: every allocation gives one record");
+	tap_ok(recs[0].status == CMT_OK && (recs[0].missing & CMT_MISS_START) &&
+		       !recs[0].has_start && recs[0].count == 4,
+	       "a finish without a start is kept and flagged missing start");
+	tap_ok(recs[1].status == CMT_UNFINISHED && recs[1].count == 99999 &&
+		       (recs[1].missing & CMT_MISS_FINISH),
+	       "a second start on a task closes the first as unfinished");
+	tap_ok(recs[2].status == CMT_OK && recs[2].count == 1 &&
+		       (recs[2].missing & CMT_MISS_LOST),
+	       "allocations open when events were lost are flagged");
+	tap_ok(recs[3].pid == 7 && recs[3].status == CMT_UNFINISHED &&
+		       (recs[3].missing & CMT_MISS_FINISH) &&
+		       (recs[3].missing & CMT_MISS_LOST),
+	       "allocations open at the end are emitted as unfinished");
+	tap_ok(cmt_corr_counts(c)->missed_events == 12 &&
+		       cmt_corr_counts(c)->missed_unknown == 1,
+	       "lost events are counted");
 	cmt_corr_free(c);
 }
 
@@ -204,19 +196,20 @@ static void t_patched(void)
 	cmt_corr_event(c, &e);
 	cmt_corr_flush(c);
 
-	check(nrec == 1 && recs[0].status == CMT_FAILED && recs[0].err == -16 &&
-		      !recs[0].errno_inferred && recs[0].has_kernel_elapsed &&
-		      recs[0].kernel_elapsed == 9999,
-	      "patched: errno and elapsed come from the finish event");
-	check(recs[0].has_phases && recs[0].isolate_ns == 100 &&
-		      recs[0].drain_ns == 200 && recs[0].migrate_ns == 300 &&
-		      recs[0].test_ns == 400 && recs[0].attempts == 1 &&
-		      recs[0].migrated == 100 && recs[0].nr_failed == 1,
-	      "patched: phase times and migration counters are summed");
-	check(recs[0].blk_src == CMT_BLK_BUSY && recs[0].blk.pfn == 0x4242 &&
-		      !strcmp(recs[0].blk.reason, "pinned") &&
-		      recs[0].blk.refcount == 3 && recs[0].busy_total == 1,
-	      "patched: the busy page names the pinned pfn and its reason");
+	tap_ok(nrec == 1 && recs[0].status == CMT_FAILED &&
+		       recs[0].err == -16 && !recs[0].errno_inferred &&
+		       recs[0].has_kernel_elapsed &&
+		       recs[0].kernel_elapsed == 9999,
+	       "patched: errno and elapsed come from the finish event");
+	tap_ok(recs[0].has_phases && recs[0].isolate_ns == 100 &&
+		       recs[0].drain_ns == 200 && recs[0].migrate_ns == 300 &&
+		       recs[0].test_ns == 400 && recs[0].attempts == 1 &&
+		       recs[0].migrated == 100 && recs[0].nr_failed == 1,
+	       "patched: phase times and migration counters are summed");
+	tap_ok(recs[0].blk_src == CMT_BLK_BUSY && recs[0].blk.pfn == 0x4242 &&
+		       !strcmp(recs[0].blk.reason, "pinned") &&
+		       recs[0].blk.refcount == 3 && recs[0].busy_total == 1,
+	       "patched: the busy page names the pinned pfn and its reason");
 	cmt_corr_free(c);
 }
 
@@ -230,33 +223,84 @@ static void t_bounded(void)
 		e = ev(CMT_K_START, 1000 + i, i & 1, 1000 + i);
 		cmt_corr_event(c, &e);
 	}
-	check(nrec == 1 && recs[0].pid == 1000 &&
-		      (recs[0].missing & CMT_MISS_EVICTED),
-	      "bounded: the oldest open allocation is evicted when full");
+	tap_ok(nrec == 1 && recs[0].pid == 1000 &&
+		       (recs[0].missing & CMT_MISS_EVICTED),
+	       "bounded: the oldest open allocation is evicted when full");
 	for (i = 1; i < CMT_MAX_OPEN + 1; i += 2) {
 		e = ev(CMT_K_FINISH, 1000 + i, 0, 99999 + i);
 		set(&e, CMT_F_PAGE, 1);
 		set(&e, CMT_F_PFN, i);
 		cmt_corr_event(c, &e);
 	}
-	check(nrec == 1 + CMT_MAX_OPEN / 2 && recs[1].pid == 1001 &&
-		      recs[1].has_start && recs[1].pfn == 1,
-	      "bounded: finishes find their starts after deletions");
+	tap_ok(nrec == 1 + CMT_MAX_OPEN / 2 && recs[1].pid == 1001 &&
+		       recs[1].has_start && recs[1].pfn == 1,
+	       "bounded: finishes find their starts after deletions");
 	for (i = 2; i < CMT_MAX_OPEN + 1; i += 2) {
 		e = ev(CMT_K_FINISH, 1000 + i, 0, 199999 + i);
 		set(&e, CMT_F_PAGE, 1);
 		cmt_corr_event(c, &e);
 	}
 	cmt_corr_flush(c);
-	check(nrec == CMT_MAX_OPEN + 1 && recs[nrec - 1].has_start &&
-		      !(recs[nrec - 1].missing & CMT_MISS_START),
-	      "bounded: every start is matched after table churn");
+	tap_ok(nrec == CMT_MAX_OPEN + 1 && recs[nrec - 1].has_start &&
+		       !(recs[nrec - 1].missing & CMT_MISS_START),
+	       "bounded: every start is matched after table churn");
 	e = ev(CMT_K_MM_MIGRATE, 1, 0, 1);
 	set(&e, CMT_F_REASON, 0);
 	cmt_corr_event(c, &e);
-	check(cmt_corr_counts(c)->unrelated == 1 && nrec == CMT_MAX_OPEN + 1,
-	      "migrations outside an allocation are only counted");
+	tap_ok(cmt_corr_counts(c)->unrelated == 1 && nrec == CMT_MAX_OPEN + 1,
+	       "migrations outside an allocation are only counted");
 	cmt_corr_free(c);
+}
+
+static const char *odd_comm(void *ctx, int pid)
+{
+	(void)ctx;
+	return pid == 7 ? "a\"b\\c\n\x7f\xc3\xa9\xff" : NULL;
+}
+
+/* The writers: strings by tools/lib's rule, errno names from its table. */
+static void t_output(void)
+{
+	struct cmt_alloc a;
+	struct cmt_out *o;
+	char buf[4096];
+	FILE *f = tmpfile();
+	size_t n = 0;
+
+	memset(&a, 0, sizeof(a));
+	a.pid = 7;
+	a.status = CMT_FAILED;
+	strcpy(a.area, "reserved");
+	a.count = 4;
+	a.has_errno = true;
+	a.err = -EBUSY;
+	o = f ? cmt_out_new(fileno(f), CMT_FMT_JSONL, odd_comm, NULL) : NULL;
+	if (o) {
+		cmt_out_alloc(o, &a);
+		a.pid = 8;
+		a.err = -4000;
+		cmt_out_alloc(o, &a);
+		a.err = 5;
+		cmt_out_alloc(o, &a);
+		cmt_out_flush(o);
+		rewind(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+	}
+	buf[n] = '\0';
+	tap_ok(strstr(buf,
+		      "\"comm\":\"a\\\"b\\\\c\\u000a\\u007f\xc3\xa9\\u00ff\",") !=
+		       NULL,
+	       "JSONL: comm escaped (quote, backslash, controls as \\u00XX, "
+	       "UTF-8 kept, invalid bytes as \\u00XX)");
+	tap_ok(strstr(buf, "\"errno\":-16,\"errno_name\":\"EBUSY\"") &&
+		       strstr(buf,
+			      "\"errno\":-4000,\"errno_name\":\"E4000\"") &&
+		       strstr(buf, "\"errno\":5,\"errno_name\":\"E5\""),
+	       "JSONL: errno names, E<n> for codes without one and positive values");
+	if (o)
+		cmt_out_free(o);
+	if (f)
+		fclose(f);
 }
 
 int main(void)
@@ -265,6 +309,6 @@ int main(void)
 	t_missing();
 	t_patched();
 	t_bounded();
-	printf("1..%d\n", tap_n);
-	return tap_failed != 0;
+	t_output();
+	return tap_done();
 }

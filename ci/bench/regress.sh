@@ -47,7 +47,7 @@ median_us=$(jq '[.allocations[] | select(.ok) | .user_ns] | sort | .[length / 2 
 delay=$((median_us * SLOWER / 100))
 [ "$delay" -gt 0 ] || die "bench regress: the median latency ($median_us us) is too small to slow down by $SLOWER%"
 info "bench regress: median latency $median_us us: the slower kernel sleeps $delay us in every cma_alloc"
-slow="[ -d $knob ] || { echo 'no $knob (CONFIG_FAIL_CMA, series patch 0011)' >&2; exit 1; }"
+slow="[ -d $knob ] || { echo 'no $knob (CONFIG_FAIL_CMA, series patch 0012)' >&2; exit 1; }"
 slow+=" && echo alloc > $knob/stage && echo $delay > $knob/delay-us && echo -1 > $knob/times"
 slow+=" && echo 100 > $knob/probability && echo 0 > $knob/verbose"
 for ((i = 1; i <= BOOTS; i++)); do

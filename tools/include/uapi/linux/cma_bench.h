@@ -59,6 +59,9 @@ struct cma_bench_handle {
 /* Pin every in-use page of exactly [pfn, pfn + count). */
 #define CMA_BENCH_PIN_RANGE	0x1
 
+/* The most pages one CMA_BENCH_IOC_PIN may ask for: larger counts get -EINVAL. */
+#define CMA_BENCH_PIN_MAX	(1U << 18)
+
 #define CMA_BENCH_IOC_MAGIC	0xCB
 #define CMA_BENCH_IOC_AREA	_IOWR(CMA_BENCH_IOC_MAGIC, 0x20, struct cma_bench_area)
 #define CMA_BENCH_IOC_ALLOC	_IOWR(CMA_BENCH_IOC_MAGIC, 0x21, struct cma_bench_alloc)

@@ -158,7 +158,7 @@ def clopper_pearson(k, n, conf=0.95):
 
 def power(base_dirs, cand_dirs, runs=3, trials=200, seed=1, threshold=0.10, alpha=0.05):
     from .compare import compare_runs
-    from .load import load_run
+    from .runs import load_run
     base = [load_run(d) for d in base_dirs]
     cand = [load_run(d) for d in cand_dirs]
     if len(base) < 2 * runs or len(cand) < runs:

@@ -26,7 +26,7 @@ exit status: 0 ok, 1 compare/regress found a regression, 2 bad input or usage
 
 
 def _report(a):
-    from .load import load_run
+    from .runs import load_run
     from .report import write_report
     run = load_run(a.run_dir)
     out = a.output or os.path.join(a.run_dir, "report.html")
@@ -39,7 +39,7 @@ def _report(a):
 
 
 def _summary(a):
-    from .load import load_run
+    from .runs import load_run
     from .report import text_summary
     sys.stdout.write(text_summary(load_run(a.run_dir)))
     return 0

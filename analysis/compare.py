@@ -26,7 +26,7 @@ from scipy import stats
 
 from . import htmlpage as H
 from .errors import InputError
-from .load import find_runs, load_run
+from .runs import find_runs, load_run
 from .summary import fmt_ns, metric_samples, metric_spec, run_metrics
 
 VERDICT_SCHEMA = "cmakit.verdict/1.0"

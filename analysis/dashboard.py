@@ -28,7 +28,7 @@ import numpy as np
 from . import htmlpage as H
 from .compare import clean_json, compare_runs
 from .errors import InputError
-from .load import has_results, load_run
+from .runs import has_results, load_run
 from .report import write_report
 from .summary import fmt_ns, run_metrics
 

@@ -153,7 +153,7 @@ def blocking(t, by_reason, why_unnamed):
         return None, why_unnamed
     kinds = []
     if "block_kind" in t:
-        from .load import BLOCK_KINDS
+        from .sources import BLOCK_KINDS
         bk = t.block_kind[t.failed]
         kinds = [(BLOCK_KINDS[i], int((bk == i).sum())) for i in range(len(BLOCK_KINDS)) if (bk == i).any()]
         if (bk < 0).any() and kinds:

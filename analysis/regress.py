@@ -34,7 +34,7 @@ from . import htmlpage as H
 from . import kcidb
 from .compare import clean_json, compare_runs, html_verdict
 from .errors import InputError
-from .load import load_run
+from .runs import load_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MANIFEST = "manifest.json"

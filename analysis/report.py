@@ -158,7 +158,7 @@ def worst_cause(run, failed=False):
     rcol = "block_reason" if "block_reason" in t and not failed else "reason"
     rc = int(t[rcol][i]) if rcol in t else -1
     if 0 <= rc < len(REASONS) and REASONS[rc] not in ("none",):
-        from .load import BLOCK_KINDS
+        from .sources import BLOCK_KINDS
         kind = ""
         if "block_kind" in t and t.block_kind[i] >= 0:
             kind = " " + BLOCK_KINDS[int(t.block_kind[i])]

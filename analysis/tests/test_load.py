@@ -10,7 +10,7 @@ import pytest
 
 from conftest import FIXTURES, cli
 from analysis.errors import InputError
-from analysis.load import load_run
+from analysis.runs import load_run
 
 
 def test_fixture_matches_generator(tmp_path):
@@ -132,6 +132,77 @@ def test_wrong_type(small_run):
 def test_ok_with_errno(small_run):
     _edit_result(small_run, lambda d: d["allocations"][0].update(ok=True, errno=16))
     _bad(small_run, "result.json", "'ok' is true but 'errno' is 16")
+
+
+def _write_records(run_dir, edit=None, keep_array=True):
+    """cmabench's allocations.jsonl beside result.json: its array's records,
+    one per line, passed through EDIT(records) first."""
+    p = run_dir / "result.json"
+    doc = json.load(open(p))
+    recs = [dict(r) for r in doc["allocations"]]
+    if edit:
+        edit(recs)
+    with open(run_dir / "allocations.jsonl", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in recs)
+    if not keep_array:
+        del doc["allocations"]
+        json.dump(doc, open(p, "w"))
+    return doc["summary"]["allocations"], recs
+
+
+def test_allocations_jsonl_read_first(small_run):
+    """allocations.jsonl, when present, is where the records are read from."""
+    want = load_run(small_run).allocs
+
+    def slower(recs):
+        recs[0]["user_ns"] += 1000
+
+    n, recs = _write_records(small_run, slower)
+    run = load_run(small_run)
+    assert len(run.allocs) == n
+    assert run.allocs.latency_ns[0] == want.latency_ns[0] + 1000 == recs[0]["user_ns"]
+    assert np.array_equal(run.allocs.latency_ns[1:], want.latency_ns[1:])
+    assert str(small_run / "allocations.jsonl") in [f for f, _ in run.sources]
+    assert run.joined
+
+
+def test_allocations_jsonl_without_array(small_run):
+    want = load_run(small_run).allocs
+    _write_records(small_run, keep_array=False)
+    got = load_run(small_run).allocs
+    assert set(got.columns) == set(want.columns)
+    for k in want.columns:
+        assert np.array_equal(got[k], want[k], equal_nan=got[k].dtype.kind == "f"), k
+
+
+def test_allocations_jsonl_bad_line(small_run):
+    _write_records(small_run)
+    p = small_run / "allocations.jsonl"
+    lines = p.read_text().splitlines(True)
+    lines[2] = lines[2].replace('"ok": ', '"ok": ,')
+    p.write_text("".join(lines))
+    _bad(small_run, "allocations.jsonl", "line 3: invalid JSON")
+
+
+def test_allocations_jsonl_missing_field(small_run):
+    _write_records(small_run, lambda recs: recs[3].pop("pages"), keep_array=False)
+    _bad(small_run, "allocations.jsonl", "line 4: required field 'pages'")
+
+
+def test_allocations_jsonl_wrong_type(small_run):
+    _write_records(small_run, lambda recs: recs[1].update(ok="yes"), keep_array=False)
+    _bad(small_run, "allocations.jsonl", "line 2: 'ok' is \"yes\"")
+
+
+def test_allocations_jsonl_count_differs(small_run):
+    _write_records(small_run, lambda recs: recs.pop())
+    _bad(small_run, "allocations.jsonl", "records, but the 'allocations' of")
+
+
+def test_allocations_jsonl_empty(small_run):
+    _write_records(small_run, keep_array=False)
+    (small_run / "allocations.jsonl").write_text("")
+    _bad(small_run, "allocations.jsonl", "empty")
 
 
 def test_jsonl_truncated_last_line(small_run):

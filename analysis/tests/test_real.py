@@ -9,7 +9,7 @@ import os
 import shutil
 
 from conftest import FIXTURES, cli
-from analysis.load import load_run
+from analysis.runs import load_run
 
 REAL = os.path.join(FIXTURES, "real-smoke")
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import cli
 from analysis import plots
-from analysis.load import load_run
+from analysis.runs import load_run
 from analysis.report import html_report
 from analysis.synth import write_run
 

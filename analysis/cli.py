@@ -46,9 +46,33 @@ def _summary(a):
 
 
 def _compare(a):
-    from .compare import run_compare
-    return run_compare(a.base_dir, a.cand_dir, threshold=a.threshold / 100.0, alpha=a.alpha,
-                       min_runs=a.min_runs, out_html=a.output, out_json=a.json, quiet=a.quiet)
+    """Exit status 0 PASS, 1 FAIL, 2 ERROR."""
+    import json
+    from .compare import clean_json, compare_dirs
+    verdict, base_runs, cand_runs = compare_dirs(a.base_dir, a.cand_dir, threshold=a.threshold / 100.0,
+                                                 alpha=a.alpha, min_runs=a.min_runs)
+    if a.json:
+        text = json.dumps(clean_json(verdict), indent=1, allow_nan=False) + "\n"
+        if a.json == "-":
+            sys.stdout.write(text)
+        else:
+            with open(a.json, "w") as f:
+                f.write(text)
+    if a.output:
+        from .report import html_verdict
+        os.makedirs(os.path.dirname(os.path.abspath(a.output)), exist_ok=True)
+        with open(a.output, "w") as f:
+            f.write(html_verdict(verdict, base_runs, cand_runs))
+    if not a.quiet and a.json != "-":
+        for r in verdict["metrics"]:
+            if r["status"] in ("FAIL",) or r["note"]:
+                print(f"{r['status']:5} {r['name']}: {r['note']}")
+        print(f"compare: {verdict['status']} ({len(base_runs)} baseline, {len(cand_runs)} candidate runs, "
+              f"{len(verdict['regressions'])} regressions)")
+    if verdict["status"] == "ERROR":
+        print(f"analysis: {a.cand_dir}: {'; '.join(verdict['problems'])}", file=sys.stderr)
+        return 2
+    return 1 if verdict["status"] == "FAIL" else 0
 
 
 def _regress(a):

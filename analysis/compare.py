@@ -15,19 +15,17 @@ ERROR (the comparison could not be made: too few runs), SKIP (the metric is
 missing on one side), DONE (a measurement with no better direction, shown for
 information). The verdict is FAIL if any metric FAILs, ERROR if the inputs
 do not allow a comparison, else PASS.
-"""
 
-import json
-import os
-import sys
+This module computes the verdict; its page is report.html_verdict, the
+command (files written, lines printed) is cli.py's.
+"""
 
 import numpy as np
 from scipy import stats
 
-from . import htmlpage as H
 from .errors import InputError
 from .runs import find_runs, load_run
-from .summary import fmt_ns, metric_samples, metric_spec, run_metrics
+from .summary import metric_samples, metric_spec, run_metrics
 
 VERDICT_SCHEMA = "cmakit.verdict/1.0"
 
@@ -183,94 +181,9 @@ def compare_runs(base_runs, cand_runs, threshold=0.10, alpha=0.05, min_runs=3):
             "regressions": [r["name"] for r in rows if r["status"] == "FAIL"], "metrics": rows}
 
 
-def _fmt(v, unit):
-    if v is None or not np.isfinite(v):
-        return "-"
-    if unit == "ns":
-        return fmt_ns(v)
-    if unit == "ratio":
-        return f"{100 * v:.2f}%"
-    if unit == "B/s":
-        return f"{v / 1e6:.0f} MB/s"
-    return f"{v:.3g}"
-
-
-def _plot(verdict, base_runs, cand_runs):
-    import matplotlib.pyplot as plt
-    rows = [r for r in verdict["metrics"] if r["unit"] == "ns" and r["status"] in ("PASS", "FAIL")]
-    rows = rows[:12]
-    uris = []
-    if rows:
-        fig, ax = plt.subplots(figsize=(12, 0.45 * len(rows) + 1.2))
-        for i, r in enumerate(rows):
-            b = np.array(r["base"]["values"]) / 1e3
-            c = np.array(r["candidate"]["values"]) / 1e3
-            ax.scatter(b, np.full(len(b), i + 0.12), color="#1f77b4", marker="o", label="baseline" if i == 0 else None)
-            ax.scatter(c, np.full(len(c), i - 0.12), color="#d62728" if r["status"] == "FAIL" else "#ff7f0e",
-                       marker="s", label="candidate" if i == 0 else None)
-        ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels([r["name"] for r in rows], fontsize=8)
-        ax.set_xscale("log")
-        ax.set_xlabel("per-run value (us, log)")
-        ax.set_title("Latency metrics, one point per run (red: regression)")
-        ax.grid(True, axis="x", which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        uris.append(H.fig_uri(fig))
-    lat_b = [r.allocs.latency_ns[r.allocs.ok] for r in base_runs]
-    lat_c = [r.allocs.latency_ns[r.allocs.ok] for r in cand_runs]
-    if sum(len(x) for x in lat_b) and sum(len(x) for x in lat_c):
-        fig, ax = plt.subplots(figsize=(12, 4))
-        for lats, col, lab in ((lat_b, "#1f77b4", "baseline"), (lat_c, "#d62728", "candidate")):
-            for j, lat in enumerate(lats):
-                lat = lat[np.isfinite(lat)]
-                if not len(lat):
-                    continue
-                q = np.linspace(0, 1, min(len(lat), 1000))
-                ax.plot(np.quantile(lat, q) / 1e3, q * 100, color=col, alpha=0.7,
-                        label=lab if j == 0 else None)
-        ax.set_xscale("log")
-        ax.set_xlabel("latency (us, log)")
-        ax.set_ylabel("allocations at or below (%)")
-        ax.set_title("Latency CDF of every run (all request sizes)")
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
-        uris.append(H.fig_uri(fig))
-    return uris
-
-
-def html_verdict(verdict, base_runs, cand_runs):
-    v = verdict
-    parts = [f'<h1>CMA compare: <span class="{v["status"]}">{v["status"]}</span></h1>',
-             H.table(["", ""], [["baseline", f'{len(v["base"]["runs"])} runs: ' + ", ".join(v["base"]["runs"])],
-                                ["candidate", f'{len(v["candidate"]["runs"])} runs: ' + ", ".join(v["candidate"]["runs"])],
-                                ["scenario", " / ".join(v["base"]["scenarios"]) + " vs " + " / ".join(v["candidate"]["scenarios"])],
-                                ["kernels", " ".join(v["base"]["kernels"]) + " vs " + " ".join(v["candidate"]["kernels"])],
-                                ["rule", f'FAIL when the one-sided Mann-Whitney U test over per-run values gives '
-                                         f'p <= {v["alpha"]} and the median is more than '
-                                         f'{100 * v["threshold"]:.0f}% worse']], left=2, cls="meta")]
-    for p in v["problems"]:
-        parts.append(f'<p class="ERROR">{H.esc(p)}</p>')
-    if v["regressions"]:
-        parts.append("<p><b>Regressions:</b> " + H.esc(", ".join(v["regressions"])) + "</p>")
-    rows = []
-    for r in v["metrics"]:
-        rows.append((r["status"], [r["name"], r["unit"], r["direction"] or "-",
-                                   _fmt(r["base"]["median"], r["unit"]), _fmt(r["candidate"]["median"], r["unit"]),
-                                   "-" if r["change"] is None else f'{100 * r["change"]:+.1f}%',
-                                   "-" if r["cliffs_delta"] is None else f'{r["cliffs_delta"]:+.2f}',
-                                   "-" if r["p_value"] is None else f'{r["p_value"]:.3g}',
-                                   r["status"], r["note"]]))
-    parts.append("<h2>Metrics</h2>")
-    parts.append(H.table(["metric", "unit", "better", "baseline median", "candidate median", "change",
-                          "Cliff's delta (+ worse)", "p (one-sided)", "status", "note"], rows, left=3))
-    for uri in _plot(verdict, base_runs, cand_runs):
-        parts.append(H.img(uri, "compare figure"))
-    return H.page(f"cmakit compare: {v['status']}", "\n".join(parts))
-
-
-def run_compare(base_dir, cand_dir, threshold=0.10, alpha=0.05, min_runs=3, out_html=None,
-                out_json=None, quiet=False):
-    """The command: returns the exit status (0 PASS, 1 FAIL, 2 ERROR)."""
+def compare_dirs(base_dir, cand_dir, threshold=0.10, alpha=0.05, min_runs=3):
+    """Load the run directories under BASE_DIR and CAND_DIR (one scenario) and
+    compare them: returns (verdict, base_runs, cand_runs)."""
     sides = []
     for d in (base_dir, cand_dir):
         dirs = find_runs(d)
@@ -283,25 +196,4 @@ def run_compare(base_dir, cand_dir, threshold=0.10, alpha=0.05, min_runs=3, out_
     if len(bs) > 1 or len(cs) > 1 or bs != cs:
         raise InputError(cand_dir, f"scenarios differ: baseline {sorted(bs)}, candidate {sorted(cs)}; "
                          "compare runs of one scenario")
-    verdict = compare_runs(base_runs, cand_runs, threshold, alpha, min_runs)
-    if out_json:
-        text = json.dumps(clean_json(verdict), indent=1, allow_nan=False) + "\n"
-        if out_json == "-":
-            sys.stdout.write(text)
-        else:
-            with open(out_json, "w") as f:
-                f.write(text)
-    if out_html:
-        os.makedirs(os.path.dirname(os.path.abspath(out_html)), exist_ok=True)
-        with open(out_html, "w") as f:
-            f.write(html_verdict(verdict, base_runs, cand_runs))
-    if not quiet and out_json != "-":
-        for r in verdict["metrics"]:
-            if r["status"] in ("FAIL",) or r["note"]:
-                print(f"{r['status']:5} {r['name']}: {r['note']}")
-        print(f"compare: {verdict['status']} ({len(base_runs)} baseline, {len(cand_runs)} candidate runs, "
-              f"{len(verdict['regressions'])} regressions)")
-    if verdict["status"] == "ERROR":
-        print(f"analysis: {cand_dir}: {'; '.join(verdict['problems'])}", file=sys.stderr)
-        return 2
-    return 1 if verdict["status"] == "FAIL" else 0
+    return compare_runs(base_runs, cand_runs, threshold, alpha, min_runs), base_runs, cand_runs

@@ -497,3 +497,46 @@ def bpf_histograms(doc):
     ax.legend(fontsize=8)
     return _png(fig)
 
+
+def compare_figures(verdict, base_runs, cand_runs):
+    """The compare page's figures (PNG data: URIs): the per-run value of every
+    latency metric, and the latency CDF of every run of both sides."""
+    rows = [r for r in verdict["metrics"] if r["unit"] == "ns" and r["status"] in ("PASS", "FAIL")]
+    rows = rows[:12]
+    uris = []
+    if rows:
+        fig, ax = plt.subplots(figsize=(12, 0.45 * len(rows) + 1.2))
+        for i, r in enumerate(rows):
+            b = np.array(r["base"]["values"]) / 1e3
+            c = np.array(r["candidate"]["values"]) / 1e3
+            ax.scatter(b, np.full(len(b), i + 0.12), color="#1f77b4", marker="o", label="baseline" if i == 0 else None)
+            ax.scatter(c, np.full(len(c), i - 0.12), color="#d62728" if r["status"] == "FAIL" else "#ff7f0e",
+                       marker="s", label="candidate" if i == 0 else None)
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([r["name"] for r in rows], fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xlabel("per-run value (us, log)")
+        ax.set_title("Latency metrics, one point per run (red: regression)")
+        ax.grid(True, axis="x", which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        uris.append(fig_uri(fig))
+    lat_b = [r.allocs.latency_ns[r.allocs.ok] for r in base_runs]
+    lat_c = [r.allocs.latency_ns[r.allocs.ok] for r in cand_runs]
+    if sum(len(x) for x in lat_b) and sum(len(x) for x in lat_c):
+        fig, ax = plt.subplots(figsize=(12, 4))
+        for lats, col, lab in ((lat_b, "#1f77b4", "baseline"), (lat_c, "#d62728", "candidate")):
+            for j, lat in enumerate(lats):
+                lat = lat[np.isfinite(lat)]
+                if not len(lat):
+                    continue
+                q = np.linspace(0, 1, min(len(lat), 1000))
+                ax.plot(np.quantile(lat, q) / 1e3, q * 100, color=col, alpha=0.7,
+                        label=lab if j == 0 else None)
+        ax.set_xscale("log")
+        ax.set_xlabel("latency (us, log)")
+        ax.set_ylabel("allocations at or below (%)")
+        ax.set_title("Latency CDF of every run (all request sizes)")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        uris.append(fig_uri(fig))
+    return uris

@@ -32,8 +32,9 @@ import sys
 
 from . import htmlpage as H
 from . import kcidb
-from .compare import clean_json, compare_runs, html_verdict
+from .compare import clean_json, compare_runs
 from .errors import InputError
+from .report import html_verdict
 from .runs import load_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

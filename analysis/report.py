@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-"""`report RUN_DIR`: one self-contained HTML page and a plain-text summary of a run.
+"""`report RUN_DIR`: one self-contained HTML page and a plain-text summary of a
+run; and the page of a compare verdict (``html_verdict``).
 
 The page opens with the numbers a user looks for first (success rate, median
 and worst latency per request size, what made the worst one slow), then one
@@ -410,3 +411,49 @@ def write_report(run, out_html, out_text=None):
         with open(out_text, "w", encoding="utf-8") as f:
             f.write(text)
     return text
+
+
+# --------------------------------------------------------------------------
+# the compare verdict's page
+
+def _fmt(v, unit):
+    if v is None or not np.isfinite(v):
+        return "-"
+    if unit == "ns":
+        return fmt_ns(v)
+    if unit == "ratio":
+        return f"{100 * v:.2f}%"
+    if unit == "B/s":
+        return f"{v / 1e6:.0f} MB/s"
+    return f"{v:.3g}"
+
+
+def html_verdict(verdict, base_runs, cand_runs):
+    """The page of a compare verdict (compare.compare_runs) and its runs."""
+    v = verdict
+    parts = [f'<h1>CMA compare: <span class="{v["status"]}">{v["status"]}</span></h1>',
+             table(["", ""], [["baseline", f'{len(v["base"]["runs"])} runs: ' + ", ".join(v["base"]["runs"])],
+                                ["candidate", f'{len(v["candidate"]["runs"])} runs: ' + ", ".join(v["candidate"]["runs"])],
+                                ["scenario", " / ".join(v["base"]["scenarios"]) + " vs " + " / ".join(v["candidate"]["scenarios"])],
+                                ["kernels", " ".join(v["base"]["kernels"]) + " vs " + " ".join(v["candidate"]["kernels"])],
+                                ["rule", f'FAIL when the one-sided Mann-Whitney U test over per-run values gives '
+                                         f'p <= {v["alpha"]} and the median is more than '
+                                         f'{100 * v["threshold"]:.0f}% worse']], left=2, cls="meta")]
+    for p in v["problems"]:
+        parts.append(f'<p class="ERROR">{esc(p)}</p>')
+    if v["regressions"]:
+        parts.append("<p><b>Regressions:</b> " + esc(", ".join(v["regressions"])) + "</p>")
+    rows = []
+    for r in v["metrics"]:
+        rows.append((r["status"], [r["name"], r["unit"], r["direction"] or "-",
+                                   _fmt(r["base"]["median"], r["unit"]), _fmt(r["candidate"]["median"], r["unit"]),
+                                   "-" if r["change"] is None else f'{100 * r["change"]:+.1f}%',
+                                   "-" if r["cliffs_delta"] is None else f'{r["cliffs_delta"]:+.2f}',
+                                   "-" if r["p_value"] is None else f'{r["p_value"]:.3g}',
+                                   r["status"], r["note"]]))
+    parts.append("<h2>Metrics</h2>")
+    parts.append(table(["metric", "unit", "better", "baseline median", "candidate median", "change",
+                          "Cliff's delta (+ worse)", "p (one-sided)", "status", "note"], rows, left=3))
+    for uri in plots.compare_figures(verdict, base_runs, cand_runs):
+        parts.append(img(uri, "compare figure"))
+    return page(f"cmakit compare: {v['status']}", "\n".join(parts))

@@ -93,7 +93,7 @@ def _dashboard(a):
 
 
 def _synth(a):
-    from .synth import write_run
+    from .tests.synth import write_run
     write_run(a.out_dir, seed=a.seed, n=a.allocations, latency_scale=a.latency_scale,
               scenario=a.scenario, kernel_hash=a.kernel_hash, trace=not a.no_trace)
     return 0

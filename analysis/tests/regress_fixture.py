@@ -6,7 +6,7 @@ boots alternating B C B C ...) and the invocation's manifest."""
 import json
 import os
 
-from analysis.synth import write_run
+from analysis.tests.synth import write_run
 
 T0 = 1_764_000_000.0
 GIT = "0123456789abcdef0123456789abcdef01234567"

@@ -57,7 +57,7 @@ def test_checker_sees_broken_images_and_errors(tmp_path):
 def test_views_without_data_in_chromium(tmp_path):
     """A run without trace, failures, copy floor or BPF: those views show
     their sentence, the others their figure, and nothing is broken."""
-    from analysis.synth import write_run
+    from analysis.tests.synth import write_run
     d = write_run(tmp_path / "bare", seed=4, n=30, trace=False, fail_scale=0)
     for f in ("copybw.json", "bpf.json"):
         os.remove(os.path.join(d, f))

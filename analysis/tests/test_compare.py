@@ -6,7 +6,7 @@ import json
 
 from conftest import cli
 from analysis.compare import compare_runs
-from analysis.synth import make_run, write_store
+from analysis.tests.synth import make_run, write_store
 
 KCIDB = {"PASS", "FAIL", "ERROR", "SKIP", "DONE", "MISS"}
 

@@ -8,7 +8,7 @@ import os
 import re
 
 from conftest import cli
-from analysis.synth import write_run, write_store
+from analysis.tests.synth import write_run, write_store
 
 
 def test_dashboard(tmp_path):

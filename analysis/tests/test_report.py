@@ -14,7 +14,7 @@ from conftest import cli
 from analysis import plots
 from analysis.runs import load_run
 from analysis.report import html_report
-from analysis.synth import write_run
+from analysis.tests.synth import write_run
 
 VIEWS = ("latency", "failures", "blocking", "occupancy", "pagemix", "timeline", "areamap", "phases",
          "copyfloor", "bpf")

@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from .table import PAGE_SIZE
+from analysis.table import PAGE_SIZE
 
 SIZES = np.array([256, 1024, 4096, 16384])         # pages: 1, 4, 16, 64 MiB
 MIX_KINDS = ("anon", "file", "shmem", "pinned", "kernel")
@@ -299,8 +299,8 @@ def write_store(out, runs=3, n=300, seed=1, scenario="default", kernel_hash="012
 def make_run(seed=1, n=300, latency_scale=1.0, fail_scale=1.0, scenario="default",
              kernel_hash="0123abcd", started=1_700_000_000.0, run_id=None):
     """An in-memory Run with the same model (no files): for statistics tests."""
-    from .runs import Run
-    from .table import Table, reason_code
+    from analysis.runs import Run
+    from analysis.table import Table, reason_code
     g = generate(seed=seed, n=n, latency_scale=latency_scale, fail_scale=fail_scale,
                  scenario=scenario, kernel_hash=kernel_hash, started=started)
     run = Run(run_id or f"synthetic-{seed}")

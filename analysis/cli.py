@@ -99,34 +99,23 @@ def _synth(a):
     return 0
 
 
-def _positive_int(s):
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{s}' is not an integer") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"'{s}' must be at least 1")
-    return v
+def _checked(convert, what, ok, need):
+    """An argparse type: CONVERT the string (else "is not WHAT"), then OK(value)
+    must hold (else NEED)."""
+    def parse(s):
+        try:
+            v = convert(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{s}' is not {what}") from None
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"'{s}' {need}")
+        return v
+    return parse
 
 
-def _fraction(s):
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{s}' is not a number") from None
-    if not 0 < v < 1:
-        raise argparse.ArgumentTypeError(f"'{s}' must be between 0 and 1")
-    return v
-
-
-def _percent(s):
-    try:
-        v = float(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{s}' is not a number") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"'{s}' must not be negative")
-    return v
+_positive_int = _checked(int, "an integer", lambda v: v >= 1, "must be at least 1")
+_fraction = _checked(float, "a number", lambda v: 0 < v < 1, "must be between 0 and 1")
+_percent = _checked(float, "a number", lambda v: v >= 0, "must not be negative")
 
 
 def _url(s):

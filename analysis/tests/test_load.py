@@ -175,34 +175,26 @@ def test_allocations_jsonl_without_array(small_run):
         assert np.array_equal(got[k], want[k], equal_nan=got[k].dtype.kind == "f"), k
 
 
-def test_allocations_jsonl_bad_line(small_run):
-    _write_records(small_run)
-    p = small_run / "allocations.jsonl"
+def _break_line_3(run_dir):
+    p = run_dir / "allocations.jsonl"
     lines = p.read_text().splitlines(True)
     lines[2] = lines[2].replace('"ok": ', '"ok": ,')
     p.write_text("".join(lines))
-    _bad(small_run, "allocations.jsonl", "line 3: invalid JSON")
 
 
-def test_allocations_jsonl_missing_field(small_run):
-    _write_records(small_run, lambda recs: recs[3].pop("pages"), keep_array=False)
-    _bad(small_run, "allocations.jsonl", "line 4: required field 'pages'")
-
-
-def test_allocations_jsonl_wrong_type(small_run):
-    _write_records(small_run, lambda recs: recs[1].update(ok="yes"), keep_array=False)
-    _bad(small_run, "allocations.jsonl", "line 2: 'ok' is \"yes\"")
-
-
-def test_allocations_jsonl_count_differs(small_run):
-    _write_records(small_run, lambda recs: recs.pop())
-    _bad(small_run, "allocations.jsonl", "records, but the 'allocations' of")
-
-
-def test_allocations_jsonl_empty(small_run):
-    _write_records(small_run, keep_array=False)
-    (small_run / "allocations.jsonl").write_text("")
-    _bad(small_run, "allocations.jsonl", "empty")
+@pytest.mark.parametrize("edit, keep_array, after, expect", [
+    (None, True, _break_line_3, "line 3: invalid JSON"),
+    (lambda recs: recs[3].pop("pages"), False, None, "line 4: required field 'pages'"),
+    (lambda recs: recs[1].update(ok="yes"), False, None, "line 2: 'ok' is \"yes\""),
+    (lambda recs: recs.pop(), True, None, "records, but the 'allocations' of"),
+    (None, False, lambda d: (d / "allocations.jsonl").write_text(""), "empty"),
+], ids=["bad-line", "missing-field", "wrong-type", "count-differs", "empty"])
+def test_allocations_jsonl_refused(small_run, edit, keep_array, after, expect):
+    """A bad allocations.jsonl is named with its line, like any JSONL file."""
+    _write_records(small_run, edit, keep_array)
+    if after:
+        after(small_run)
+    _bad(small_run, "allocations.jsonl", expect)
 
 
 def test_jsonl_truncated_last_line(small_run):

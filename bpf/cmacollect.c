@@ -5,7 +5,6 @@
  * schema cmakit.bpf/1.0 (docs/bpf.md).
  */
 #define _GNU_SOURCE
-#include <argp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -207,15 +206,17 @@ static void stop_tools(void)
 }
 
 /* Copy a tool's document (one JSON value) into the output, or null. */
-static void copy_doc(FILE *out, struct tool *t)
+static void copy_doc(struct json *j, const char *key, struct tool *t)
 {
 	char buf[65536];
 	size_t n, total = 0;
+	FILE *out;
 
 	if (!t->out || fseek(t->out, 0, SEEK_SET)) {
-		fputs("null", out);
+		json_null(j, key);
 		return;
 	}
+	out = json_raw(j, key);
 	while ((n = fread(buf, 1, sizeof(buf), t->out)) > 0) {
 		/* the trailing newline of the document */
 		if (n < sizeof(buf) && buf[n - 1] == '\n')
@@ -248,27 +249,25 @@ static int run_command(int *status)
 
 int main(int argc, char **argv)
 {
-	static const struct argp_child children[] = {
-		{ &tool_argp, 0, NULL, 0 },
-		{},
-	};
-	static const struct argp argp = {
+	static const struct tool_cli cli = {
+		.name = "cmacollect",
+		.paths = "auto, patched, stock, fentry, kprobe",
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
-		.children = children,
+		.summary = false,
 	};
 	struct timespec t0, t1;
 	int status = 0, err = 0, i;
-	bool ok = true;
+	bool ok = true, written = true;
 	char started[32];
 	struct utsname u;
+	struct json doc;
 	FILE *out = stdout;
 	time_t now;
 	size_t k;
 
-	if (tool_init("cmacollect", "auto, patched, stock, fentry, kprobe",
-		      &argp, argc, argv))
+	if (tool_init(&cli, argc, argv))
 		return 1;
 	if (env.command && env.duration) {
 		error_line("give a command or a duration, not both");
@@ -322,45 +321,50 @@ int main(int argc, char **argv)
 	stop_tools();
 
 	uname(&u);
-	fprintf(out, "{\"schema\":\"%s\",\"kernel\":{\"release\":", SCHEMA);
-	json_write_string(out, u.release);
-	fprintf(out, ",\"machine\":");
-	json_write_string(out, u.machine);
-	fprintf(out,
-		"},\"started\":\"%s\",\"duration_s\":%.3f,\"path_requested\":",
-		started,
-		(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
-	json_write_string(out, path_requested());
-	fprintf(out, ",\"command\":");
+	json_init(&doc, out, 0);
+	json_set_compact(&doc, true);
+	json_obj_begin(&doc, NULL);
+	json_str(&doc, "schema", SCHEMA);
+	json_obj_begin(&doc, "kernel");
+	json_str(&doc, "release", u.release);
+	json_str(&doc, "machine", u.machine);
+	json_obj_end(&doc);
+	json_str(&doc, "started", started);
+	json_fixed(&doc, "duration_s",
+		   (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
+		   3);
+	json_str(&doc, "path_requested", path_requested());
 	if (env.command) {
-		fputc('[', out);
-		for (i = 0; env.command[i]; i++) {
-			if (i)
-				fputc(',', out);
-			json_write_string(out, env.command[i]);
-		}
-		fprintf(out, "],\"command_status\":%d",
-			WIFEXITED(status) ? WEXITSTATUS(status) :
-					    128 + WTERMSIG(status));
+		json_arr_begin(&doc, "command");
+		for (i = 0; env.command[i]; i++)
+			json_str(&doc, NULL, env.command[i]);
+		json_arr_end(&doc);
+		json_s64(&doc, "command_status",
+			 WIFEXITED(status) ? WEXITSTATUS(status) :
+					     128 + WTERMSIG(status));
 	} else {
-		fprintf(out, "null,\"command_status\":null");
+		json_null(&doc, "command");
+		json_null(&doc, "command_status");
 	}
+	/* each tool's document on a line of its own */
+	json_lines(&doc, JSON_LINES);
 	for (k = 0; k < ARRAY_SIZE(tools); k++) {
-		fprintf(out, ",\n\"%s\":", tools[k].name);
 		if (!WIFEXITED(tools[k].status) ||
 		    WEXITSTATUS(tools[k].status)) {
 			error_line("%s ended with status %d", tools[k].name,
 				   tools[k].status);
 			ok = false;
 		}
-		copy_doc(out, &tools[k]);
+		copy_doc(&doc, tools[k].name, &tools[k]);
 	}
-	fprintf(out, "}\n");
+	json_obj_end(&doc);
+	/* a write error on a file is reported with its close below */
+	written = !json_finish(&doc);
 out:
 	for (k = 0; k < ARRAY_SIZE(tools); k++)
 		if (tools[k].out)
 			fclose(tools[k].out);
-	if (out != stdout && fclose(out)) {
+	if (out != stdout && (fclose(out) || !written)) {
 		error_line("cannot write %s: %s", env.output, strerror(errno));
 		ok = false;
 	}

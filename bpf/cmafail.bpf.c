@@ -8,8 +8,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "common.bpf.h"
 #include "cmafail.h"
+#define INFLIGHT struct fail_info
+#define WANT_ACR_RESULT
+#define WANT_CMA_ALLOC_PROGS
+#include "common.bpf.h"
 
 #define EBUSY 16
 
@@ -53,21 +56,6 @@ const volatile bool use_event_result = false; /* errorno, retries, elapsed_ns */
 const volatile bool report_retried = true;
 const volatile bool want_stack = true;
 const volatile bool count_ebusy = false; /* no cma_alloc_busy_retry event */
-const volatile int target_tgid = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct fail_info);
-} inflight SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct fail_info);
-} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -77,36 +65,17 @@ struct {
 /* records the ring buffer had no room for */
 __u64 lost = 0;
 
-static __always_inline struct fail_info *current_alloc(void)
+static __always_inline void init_alloc(struct fail_info *s, __u64 id)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	return bpf_map_lookup_elem(&inflight, &tid);
-}
-
-static __always_inline struct fail_info *begin(void)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, zero = 0;
-	struct fail_info *s;
-
-	if (target_tgid && (id >> 32) != (__u32)target_tgid)
-		return NULL;
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return NULL;
-	__builtin_memset(s, 0, sizeof(*s));
 	/* the series reports elapsed_ns: no clock read on that path */
 	if (!use_event_result)
 		s->ts_ns = bpf_ktime_get_ns();
 	s->last_ret = -ENOMEM;
 	s->reason = -1;
 	s->stage = -1;
-	s->pid = tid;
+	s->pid = (__u32)id;
 	s->tgid = id >> 32;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
-	bpf_map_update_elem(&inflight, &tid, s, BPF_ANY);
-	return bpf_map_lookup_elem(&inflight, &tid);
 }
 
 /* Patched path: the allocation's state, created at its first busy page. */
@@ -123,7 +92,6 @@ static __always_inline struct fail_info *current_or_begin(void)
 static __always_inline void finish(void *ctx, struct fail_info *s, int err,
 				   __u32 retries, __u64 elapsed)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct fail_event *e;
 
 	s->err = err;
@@ -144,7 +112,7 @@ static __always_inline void finish(void *ctx, struct fail_info *s, int err,
 			     0;
 	bpf_ringbuf_submit(e, 0);
 out:
-	bpf_map_delete_elem(&inflight, &tid);
+	end_alloc();
 }
 
 /* ---- the cma:* events ----------------------------------------------------- */
@@ -400,32 +368,6 @@ static __always_inline void note_ret(int ret)
 		s->busy_attempts++;
 }
 
-/*
- * The loader points these at the function cma_alloc() calls: stock 6.1's
- * alloc_contig_range(), or the series' __alloc_contig_range(), which takes
- * one more argument; bpf_get_func_ret() finds the result either way.
- */
-SEC("fexit/alloc_contig_range")
-int BPF_PROG(fexit_acr)
-{
-	__u64 ret = 0;
-
-	bpf_get_func_ret(ctx, &ret);
-	note_ret((int)ret);
-	return 0;
-}
-
-SEC("kretprobe/alloc_contig_range")
-int BPF_KRETPROBE(kretprobe_acr, int ret)
-{
-	note_ret(ret);
-	return 0;
-}
-
-struct cma___cmakit {
-	char name[CMA_NAME_LEN];
-} __attribute__((preserve_access_index));
-
 static __always_inline void fn_enter(void *cma, unsigned long count,
 				     unsigned int align)
 {
@@ -435,8 +377,7 @@ static __always_inline void fn_enter(void *cma, unsigned long count,
 		return;
 	s->count = count;
 	s->align = align;
-	bpf_core_read_str(s->area, sizeof(s->area),
-			  &((struct cma___cmakit *)cma)->name);
+	cma_name(cma, s->area, sizeof(s->area));
 }
 
 static __always_inline void fn_exit(void *ctx, struct page *page)
@@ -452,35 +393,4 @@ static __always_inline void fn_exit(void *ctx, struct page *page)
 	finish(ctx, s, err, s->busy_attempts, bpf_ktime_get_ns() - s->ts_ns);
 }
 
-SEC("fentry/cma_alloc")
-int BPF_PROG(fentry_cma_alloc, void *cma, unsigned long count,
-	     unsigned int align)
-{
-	fn_enter(cma, count, align);
-	return 0;
-}
-
-SEC("fexit/cma_alloc")
-int BPF_PROG(fexit_cma_alloc, void *cma, unsigned long count,
-	     unsigned int align, bool no_warn, struct page *ret)
-{
-	fn_exit(ctx, ret);
-	return 0;
-}
-
-SEC("kprobe/cma_alloc")
-int BPF_KPROBE(kprobe_cma_alloc, void *cma, unsigned long count,
-	       unsigned int align)
-{
-	fn_enter(cma, count, align);
-	return 0;
-}
-
-SEC("kretprobe/cma_alloc")
-int BPF_KRETPROBE(kretprobe_cma_alloc, struct page *ret)
-{
-	fn_exit(ctx, ret);
-	return 0;
-}
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "GPL";

@@ -4,7 +4,6 @@
  * pages, error, the page that blocked the range and why, the caller and
  * its kernel stack.
  */
-#include <argp.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -76,7 +75,7 @@ static struct sym_table reason_syms, stage_syms;
 static enum errno_src errsrc = ERRSRC_NONE;
 static const char *acr_kprobe;
 static struct ksyms *ksyms;
-static unsigned long long nr_failed, nr_retried, nr_records;
+static unsigned long long nr_failed, nr_retried;
 
 #define TPF(ev, name, dst) tp_field("cma", ev, name, &ro->dst)
 
@@ -325,64 +324,59 @@ static void print_json(const struct fail_event *e)
 {
 	const struct fail_info *i = &e->info;
 	const char *src, *reason = reason_of(i, &src), *stage = stage_of(i);
+	struct json *j = &tool_json;
 	char sym[160];
-	bool first = true;
 	size_t k;
 	int n;
 
-	printf("%s\n{\"ts_ns\":%llu,\"comm\":", nr_records > 1 ? "," : "",
-	       i->ts_ns);
-	json_write_string(stdout, i->comm);
-	printf(",\"pid\":%u,\"tgid\":%u,\"area\":", i->pid, i->tgid);
-	json_write_string(stdout, i->area);
-	printf(",\"pages\":%llu,\"align\":%u,\"errno\":%d,\"error\":\"%s\",\"retries\":%u,\"elapsed_ns\":%llu",
-	       i->count, i->align, i->err, errno_str(i->err), i->retries,
-	       i->elapsed_ns);
-	if (i->busy_src != BUSY_NONE)
-		printf(",\"busy_pfn\":%llu,\"range\":[%llu,%llu]", i->busy_pfn,
-		       i->range_start, i->range_end);
-	else
-		printf(",\"busy_pfn\":null,\"range\":null");
-	printf(",\"reason\":");
-	if (reason)
-		json_write_string(stdout, reason);
-	else
-		printf("null");
-	printf(",\"reason_source\":");
-	if (src)
-		json_write_string(stdout, src);
-	else
-		printf("null");
-	printf(",\"stage\":");
-	if (stage)
-		json_write_string(stdout, stage);
-	else
-		printf("null");
-	printf(",\"busy_pages_reported\":%u", i->nr_busy);
-	if (i->has_state) {
-		printf(",\"page\":{\"refcount\":%d,\"mapcount\":%d,\"flags\":[",
-		       i->refcount, i->mapcount);
-		for (k = 0; k < ARRAY_SIZE(state_names); k++) {
-			if (!(i->state & (1U << k)))
-				continue;
-			printf("%s\"%s\"", first ? "" : ",", state_names[k]);
-			first = false;
-		}
-		printf("]");
-		if (i->busy_src == BUSY_EVENT)
-			printf(",\"migratetype\":%d", i->migratetype);
-		printf("}");
+	json_obj_begin(j, NULL);
+	json_u64(j, "ts_ns", i->ts_ns);
+	json_str(j, "comm", i->comm);
+	json_u64(j, "pid", i->pid);
+	json_u64(j, "tgid", i->tgid);
+	json_str(j, "area", i->area);
+	json_u64(j, "pages", i->count);
+	json_u64(j, "align", i->align);
+	json_s64(j, "errno", i->err);
+	json_str(j, "error", errno_str(i->err));
+	json_u64(j, "retries", i->retries);
+	json_u64(j, "elapsed_ns", i->elapsed_ns);
+	if (i->busy_src != BUSY_NONE) {
+		json_u64(j, "busy_pfn", i->busy_pfn);
+		json_arr_begin(j, "range");
+		json_u64(j, NULL, i->range_start);
+		json_u64(j, NULL, i->range_end);
+		json_arr_end(j);
 	} else {
-		printf(",\"page\":null");
+		json_null(j, "busy_pfn");
+		json_null(j, "range");
 	}
-	printf(",\"stack\":[");
+	json_str(j, "reason", reason);
+	json_str(j, "reason_source", src);
+	json_str(j, "stage", stage);
+	json_u64(j, "busy_pages_reported", i->nr_busy);
+	if (i->has_state) {
+		json_obj_begin(j, "page");
+		json_s64(j, "refcount", i->refcount);
+		json_s64(j, "mapcount", i->mapcount);
+		json_arr_begin(j, "flags");
+		for (k = 0; k < ARRAY_SIZE(state_names); k++)
+			if (i->state & (1U << k))
+				json_str(j, NULL, state_names[k]);
+		json_arr_end(j);
+		if (i->busy_src == BUSY_EVENT)
+			json_s64(j, "migratetype", i->migratetype);
+		json_obj_end(j);
+	} else {
+		json_null(j, "page");
+	}
+	json_arr_begin(j, "stack");
 	n = e->stack_len > 0 ? e->stack_len / 8 : 0;
-	for (k = first_frame(e); k < (size_t)n; k++) {
-		printf("%s", k > first_frame(e) ? "," : "");
-		json_write_string(stdout, ksym_str(ksyms, e->stack[k], sym,
-						   sizeof(sym)));
-	}
-	printf("]}");
+	for (k = first_frame(e); k < (size_t)n; k++)
+		json_str(j, NULL,
+			 ksym_str(ksyms, e->stack[k], sym, sizeof(sym)));
+	json_arr_end(j);
+	json_obj_end(j);
 }
 
 static int handle_event(void *ctx, void *data, size_t len)
@@ -392,7 +386,6 @@ static int handle_event(void *ctx, void *data, size_t len)
 	(void)ctx;
 	if (len < sizeof(*e))
 		return 0;
-	nr_records++;
 	if (e->info.err)
 		nr_failed++;
 	else
@@ -407,23 +400,20 @@ static int handle_event(void *ctx, void *data, size_t len)
 
 int main(int argc, char **argv)
 {
-	static const struct argp_child children[] = {
-		{ &tool_argp, 0, NULL, 0 },
-		{},
-	};
-	static const struct argp argp = {
+	static const struct tool_cli cli = {
+		.name = "cmafail",
+		.paths = "auto, patched, stock, fentry, kprobe",
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
-		.children = children,
+		.summary = false,
 	};
 	struct ring_buffer *rb = NULL;
 	struct cmafail_bpf *obj = NULL;
 	time_t deadline = 0;
 	int err;
 
-	if (tool_init("cmafail", "auto, patched, stock, fentry, kprobe", &argp,
-		      argc, argv))
+	if (tool_init(&cli, argc, argv))
 		return 1;
 	obj = cmafail_bpf__open();
 	if (!obj) {
@@ -444,11 +434,9 @@ int main(int argc, char **argv)
 			note_unavailable(
 				"kernel symbols: /proc/kallsyms unreadable, stacks as addresses");
 	}
-	rb = ring_buffer__new(bpf_map__fd(obj->maps.events), handle_event, NULL,
-			      NULL);
+	rb = tool_ring_buffer(obj->maps.events, handle_event);
 	if (!rb) {
 		err = -errno;
-		error_line("failed to create ring buffer: %s", strerror(errno));
 		goto cleanup;
 	}
 	fprintf(stderr,
@@ -457,10 +445,12 @@ int main(int argc, char **argv)
 		use_btf ? " (BTF raw tracepoints)" : "",
 		env.duration ? "" : "; Ctrl-C to end");
 	if (env.json) {
-		printf("{\"tool\":\"cmafail\",\"path\":\"%s\",\"unavailable\":",
-		       path_name(tool_opts.path));
-		json_unavailable(stdout);
-		printf(",\"records\":[");
+		struct json *j = tool_json_begin("cmafail");
+
+		json_str(j, "path", path_name(tool_opts.path));
+		json_unavailable(j);
+		json_arr_begin(j, "records");
+		json_lines(j, JSON_LINES | JSON_LINES_CLOSE);
 	} else {
 		printf("%-16s %-7s %-12s %-7s %-9s %-7s %-10s %-10s %-10s %s\n",
 		       "COMM", "PID", "AREA", "PAGES", "ERROR", "RETRIES", "MS",
@@ -471,28 +461,22 @@ int main(int argc, char **argv)
 	if (env.duration)
 		deadline = time(NULL) + env.duration;
 
-	while (!tool_exiting) {
-		err = ring_buffer__poll(rb, 100);
-		if (err == -EINTR) {
-			err = 0;
-			break;
-		}
-		if (err < 0) {
-			error_line("error polling ring buffer: %s",
-				   strerror(-err));
-			break;
-		}
-		err = 0;
+	while (!tool_exiting && !err) {
+		err = tool_poll(rb, 100);
 		if (deadline && time(NULL) >= deadline)
 			break;
 	}
+	if (err > 0)
+		err = 0; /* a signal */
 	/* what arrived before the signal */
 	ring_buffer__consume(rb);
-	if (env.json)
-		printf("\n],\"failures\":%llu,\"retried\":%llu,\"lost\":%llu}\n",
-		       nr_failed, nr_retried,
-		       (unsigned long long)obj->bss->lost);
-	else if (obj->bss->lost)
+	if (env.json) {
+		json_arr_end(&tool_json);
+		json_u64(&tool_json, "failures", nr_failed);
+		json_u64(&tool_json, "retried", nr_retried);
+		json_u64(&tool_json, "lost", obj->bss->lost);
+		tool_json_end();
+	} else if (obj->bss->lost)
 		fprintf(stderr,
 			"cmafail: %llu records lost (ring buffer full)\n",
 			(unsigned long long)obj->bss->lost);

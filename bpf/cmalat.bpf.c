@@ -8,7 +8,6 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "common.bpf.h"
 #include "cmalat.h"
 
 /* cma_alloc_start */
@@ -24,7 +23,6 @@ const volatile struct tp_field f_fin_elapsed = {};
 
 const volatile bool use_event_timing = false; /* elapsed_ns + errorno */
 const volatile unsigned int unit_div = 1000; /* ns per unit */
-const volatile int target_tgid = 0;
 
 struct inflight {
 	__u64 ts;
@@ -34,12 +32,10 @@ struct inflight {
 	char area[CMA_NAME_LEN];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct inflight);
-} inflight SEC(".maps");
+#define INFLIGHT struct inflight
+#define WANT_ACR_RESULT
+#define WANT_CMA_ALLOC_PROGS
+#include "common.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -47,14 +43,6 @@ struct {
 	__type(key, struct hist_key);
 	__type(value, struct hist);
 } hists SEC(".maps");
-
-/* scratch space: both are too large for the 512-byte BPF stack together */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct inflight);
-} scratch SEC(".maps");
 
 static struct hist zero_hist;
 
@@ -86,20 +74,10 @@ static __always_inline void account(const char *area, __u64 count, int err,
 		h->max_ns = ns; /* racy but monotone enough for a maximum */
 }
 
-static __always_inline struct inflight *begin(void)
+static __always_inline void init_alloc(struct inflight *s, __u64 id)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	__u32 zero = 0;
-	struct inflight *s;
-
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return NULL;
-	__builtin_memset(s, 0, sizeof(*s));
 	s->ts = bpf_ktime_get_ns();
 	s->last_ret = -ENOMEM;
-	bpf_map_update_elem(&inflight, &tid, s, BPF_ANY);
-	return bpf_map_lookup_elem(&inflight, &tid);
 }
 
 /* ---- patched and stock paths: the cma:* trace events ------------------ */
@@ -107,11 +85,8 @@ static __always_inline struct inflight *begin(void)
 SEC("tracepoint/cma/cma_alloc_start")
 int tp_alloc_start(void *ctx)
 {
-	struct inflight *s;
+	struct inflight *s = begin();
 
-	if (!traced())
-		return TP_PASS;
-	s = begin();
 	if (!s)
 		return TP_PASS;
 	s->count = tp_read(ctx, &f_start_count);
@@ -122,8 +97,7 @@ int tp_alloc_start(void *ctx)
 SEC("tracepoint/cma/cma_alloc_busy_retry")
 int tp_busy_retry(void *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *s = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *s = current_alloc();
 
 	if (s)
 		s->retries++;
@@ -133,7 +107,6 @@ int tp_busy_retry(void *ctx)
 SEC("tracepoint/cma/cma_alloc_finish")
 int tp_alloc_finish(void *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 zero = 0;
 	struct inflight *s;
 	__u64 page;
@@ -154,7 +127,7 @@ int tp_alloc_finish(void *ctx)
 		return TP_PASS;
 	}
 	/* Stock 6.1: time from cma_alloc_start, error from alloc_contig_range. */
-	s = bpf_map_lookup_elem(&inflight, &tid);
+	s = current_alloc();
 	if (!s)
 		return TP_PASS;
 	page = tp_read(ctx, &f_fin_page);
@@ -162,7 +135,7 @@ int tp_alloc_finish(void *ctx)
 	if (!page && !err)
 		err = -ENOMEM;
 	account(s->area, s->count, err, bpf_ktime_get_ns() - s->ts, s->retries);
-	bpf_map_delete_elem(&inflight, &tid);
+	end_alloc();
 	return TP_PASS;
 }
 
@@ -193,60 +166,28 @@ int BPF_PROG(btf_alloc_finish, const char *name, unsigned long pfn,
 
 static __always_inline void note_ret(int ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *s = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *s = current_alloc();
 
 	if (s)
 		s->last_ret = ret;
 }
 
-/*
- * The loader points these at the function cma_alloc() calls: stock 6.1's
- * alloc_contig_range(), or the series' __alloc_contig_range(), which takes
- * one more argument; bpf_get_func_ret() finds the result either way.
- */
-SEC("fexit/alloc_contig_range")
-int BPF_PROG(fexit_acr)
-{
-	__u64 ret = 0;
-
-	bpf_get_func_ret(ctx, &ret);
-	note_ret((int)ret);
-	return 0;
-}
-
-SEC("kretprobe/alloc_contig_range")
-int BPF_KRETPROBE(kretprobe_acr, int ret)
-{
-	note_ret(ret);
-	return 0;
-}
-
 /* ---- no cma:* events: the function itself ------------------------------ */
 
-/* Only the name of struct cma (mm/cma.h) is needed; CO-RE finds it. */
-struct cma___cmakit {
-	char name[CMA_NAME_LEN];
-} __attribute__((preserve_access_index));
-
-static __always_inline void fn_enter(void *cma, unsigned long count)
+static __always_inline void fn_enter(void *cma, unsigned long count,
+				     unsigned int align)
 {
-	struct inflight *s;
+	struct inflight *s = begin();
 
-	if (!traced())
-		return;
-	s = begin();
 	if (!s)
 		return;
 	s->count = count;
-	bpf_core_read_str(s->area, sizeof(s->area),
-			  &((struct cma___cmakit *)cma)->name);
+	cma_name(cma, s->area, sizeof(s->area));
 }
 
-static __always_inline void fn_exit(struct page *page)
+static __always_inline void fn_exit(void *ctx, struct page *page)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct inflight *s = bpf_map_lookup_elem(&inflight, &tid);
+	struct inflight *s = current_alloc();
 	int err;
 
 	if (!s)
@@ -257,36 +198,7 @@ static __always_inline void fn_exit(struct page *page)
 		account(s->area, s->count, err, bpf_ktime_get_ns() - s->ts,
 			s->retries);
 	}
-	bpf_map_delete_elem(&inflight, &tid);
+	end_alloc();
 }
 
-SEC("fentry/cma_alloc")
-int BPF_PROG(fentry_cma_alloc, void *cma, unsigned long count)
-{
-	fn_enter(cma, count);
-	return 0;
-}
-
-SEC("fexit/cma_alloc")
-int BPF_PROG(fexit_cma_alloc, void *cma, unsigned long count,
-	     unsigned int align, bool no_warn, struct page *ret)
-{
-	fn_exit(ret);
-	return 0;
-}
-
-SEC("kprobe/cma_alloc")
-int BPF_KPROBE(kprobe_cma_alloc, void *cma, unsigned long count)
-{
-	fn_enter(cma, count);
-	return 0;
-}
-
-SEC("kretprobe/cma_alloc")
-int BPF_KRETPROBE(kretprobe_cma_alloc, struct page *ret)
-{
-	fn_exit(ret);
-	return 0;
-}
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "GPL";

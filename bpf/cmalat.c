@@ -3,7 +3,6 @@
  * cmalat: summarize CMA allocation latency as log2 histograms per area,
  * size class and error code.
  */
-#include <argp.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -257,39 +256,42 @@ static void print_text(const struct row *rows, int n)
 static void print_json(const struct row *rows, int n)
 {
 	unsigned long long total = 0, failed = 0;
+	struct json *j = tool_json_begin("cmalat");
 	int i;
 
-	printf("{\"tool\":\"cmalat\",\"path\":\"%s\",\"errno_source\":\"%s\",\"unit\":\"%s\",",
-	       path_name(tool_opts.path), errsrc_name(errsrc),
-	       tool_opts.ms ? "ms" : "us");
-	printf("\"interval_s\":");
+	json_str(j, "path", path_name(tool_opts.path));
+	json_str(j, "errno_source", errsrc_name(errsrc));
+	json_str(j, "unit", tool_opts.ms ? "ms" : "us");
 	if (tool_opts.interval_given)
-		printf("%lld", (long long)tool_opts.interval);
+		json_s64(j, "interval_s", tool_opts.interval);
 	else
-		printf("null");
-	printf(",\"unavailable\":");
-	json_unavailable(stdout);
-	printf(",\"histograms\":[");
+		json_null(j, "interval_s");
+	json_unavailable(j);
+	json_arr_begin(j, "histograms");
 	for (i = 0; i < n; i++) {
 		const struct row *r = &rows[i];
 
-		printf("%s{\"area\":", i ? "," : "");
-		json_write_string(stdout, r->key.area);
-		printf(",\"size_class\":%u,\"pages_min\":%llu,\"pages_max\":%llu,",
-		       r->key.size_class, 1ULL << r->key.size_class,
-		       (2ULL << r->key.size_class) - 1);
-		printf("\"errno\":%d,\"error\":\"%s\",\"count\":%llu,\"sum_ns\":%llu,\"max_ns\":%llu,",
-		       r->key.err, errno_str(r->key.err), r->h.count,
-		       r->h.sum_ns, r->h.max_ns);
-		printf("\"busy_retries\":%llu,\"slots\":", r->h.retries);
-		json_log2_hist(stdout, r->h.slots, MAX_SLOTS);
-		printf("}");
+		json_obj_begin(j, NULL);
+		json_str(j, "area", r->key.area);
+		json_u64(j, "size_class", r->key.size_class);
+		json_u64(j, "pages_min", 1ULL << r->key.size_class);
+		json_u64(j, "pages_max", (2ULL << r->key.size_class) - 1);
+		json_s64(j, "errno", r->key.err);
+		json_str(j, "error", errno_str(r->key.err));
+		json_u64(j, "count", r->h.count);
+		json_u64(j, "sum_ns", r->h.sum_ns);
+		json_u64(j, "max_ns", r->h.max_ns);
+		json_u64(j, "busy_retries", r->h.retries);
+		json_log2_hist(j, "slots", r->h.slots, MAX_SLOTS);
+		json_obj_end(j);
 		total += r->h.count;
 		if (r->key.err)
 			failed += r->h.count;
 	}
-	printf("],\"allocations\":%llu,\"failures\":%llu}\n", total, failed);
-	fflush(stdout);
+	json_arr_end(j);
+	json_u64(j, "allocations", total);
+	json_u64(j, "failures", failed);
+	tool_json_end();
 }
 
 static int report(struct cmalat_bpf *obj)
@@ -312,22 +314,18 @@ static int report(struct cmalat_bpf *obj)
 
 int main(int argc, char **argv)
 {
-	static const struct argp_child children[] = {
-		{ &tool_summary_argp, 0, NULL, 0 },
-		{ &tool_argp, 0, NULL, 0 },
-		{},
-	};
-	static const struct argp argp = {
+	static const struct tool_cli cli = {
+		.name = "cmalat",
+		.paths = "auto, patched, stock, fentry, kprobe",
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
-		.children = children,
+		.summary = true,
 	};
 	struct cmalat_bpf *obj = NULL;
 	int err;
 
-	if (tool_init("cmalat", "auto, patched, stock, fentry, kprobe", &argp,
-		      argc, argv))
+	if (tool_init(&cli, argc, argv))
 		return 1;
 	obj = cmalat_bpf__open();
 	if (!obj) {

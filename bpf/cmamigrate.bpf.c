@@ -7,8 +7,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
-#include "common.bpf.h"
 #include "cmamigrate.h"
+#define INFLIGHT struct mig_info
+#include "common.bpf.h"
 
 const volatile struct tp_field f_start_name = {};
 const volatile struct tp_field f_start_count = {};
@@ -30,21 +31,6 @@ const volatile struct tp_field f_mm_reason = {};
 
 const volatile unsigned int unit_div = 1000;
 const volatile bool want_records = false;
-const volatile int target_tgid = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct mig_info);
-} inflight SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mig_info);
-} scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -62,13 +48,6 @@ __u64 lost = 0;
 
 static struct mig_hist zero_hist;
 
-static __always_inline struct mig_info *current_alloc(void)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-
-	return bpf_map_lookup_elem(&inflight, &tid);
-}
-
 static __always_inline void hist_add(const char *area, __u32 kind, __u64 v)
 {
 	struct mig_key key = {};
@@ -84,22 +63,10 @@ static __always_inline void hist_add(const char *area, __u32 kind, __u64 v)
 	__sync_fetch_and_add(&h->sum, v);
 }
 
-static __always_inline struct mig_info *begin(void)
+static __always_inline void init_alloc(struct mig_info *s, __u64 id)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id, zero = 0;
-	struct mig_info *s;
-
-	if (target_tgid && (id >> 32) != (__u32)target_tgid)
-		return NULL;
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return NULL;
-	__builtin_memset(s, 0, sizeof(*s));
-	s->pid = tid;
+	s->pid = (__u32)id;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
-	bpf_map_update_elem(&inflight, &tid, s, BPF_ANY);
-	return bpf_map_lookup_elem(&inflight, &tid);
 }
 
 /* Stock kernels: an allocation is timed from here. */
@@ -119,7 +86,6 @@ int tp_alloc_start(void *ctx)
 /* The allocation of s ended: account it, and forget it. */
 static __always_inline void done(struct mig_info *s)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct mig_info *e;
 	int i;
 
@@ -140,7 +106,7 @@ static __always_inline void done(struct mig_info *s)
 			}
 		}
 	}
-	bpf_map_delete_elem(&inflight, &tid);
+	end_alloc();
 }
 
 SEC("tracepoint/cma/cma_alloc_finish")
@@ -197,33 +163,19 @@ static __always_inline int on_phase(void *ctx, int ph)
 	return 0;
 }
 
-SEC("tracepoint/cma/cma_range_isolate")
-int tp_range_isolate(void *ctx)
-{
-	on_phase(ctx, PH_ISOLATE);
-	return TP_PASS;
-}
+/* The series' cma_range_<phase> event of each phase: tp_range_<phase> */
+#define RANGE_EVENT(name, ph)                  \
+	SEC("tracepoint/cma/cma_range_" #name) \
+	int tp_range_##name(void *ctx)         \
+	{                                      \
+		on_phase(ctx, ph);             \
+		return TP_PASS;                \
+	}
 
-SEC("tracepoint/cma/cma_range_drain")
-int tp_range_drain(void *ctx)
-{
-	on_phase(ctx, PH_DRAIN);
-	return TP_PASS;
-}
-
-SEC("tracepoint/cma/cma_range_migrate")
-int tp_range_migrate(void *ctx)
-{
-	on_phase(ctx, PH_MIGRATE);
-	return TP_PASS;
-}
-
-SEC("tracepoint/cma/cma_range_test")
-int tp_range_test(void *ctx)
-{
-	on_phase(ctx, PH_TEST);
-	return TP_PASS;
-}
+RANGE_EVENT(isolate, PH_ISOLATE)
+RANGE_EVENT(drain, PH_DRAIN)
+RANGE_EVENT(migrate, PH_MIGRATE)
+RANGE_EVENT(test, PH_TEST)
 
 /* The same events as BTF raw tracepoints: arguments, no record. */
 SEC("tp_btf/cma_range_isolate")
@@ -326,60 +278,24 @@ static __always_inline void fn_end(int ph)
 	s->phase_start[ph] = 0;
 }
 
-SEC("fentry/start_isolate_page_range")
-int BPF_PROG(fentry_isolate)
-{
-	fn_begin(PH_ISOLATE);
-	return 0;
-}
+/* fentry_<name> and fexit_<name>: the time in the function of a phase */
+#define PHASE_FUNC(name, func, ph)  \
+	SEC("fentry/" #func)        \
+	int BPF_PROG(fentry_##name) \
+	{                           \
+		fn_begin(ph);       \
+		return 0;           \
+	}                           \
+	SEC("fexit/" #func)         \
+	int BPF_PROG(fexit_##name)  \
+	{                           \
+		fn_end(ph);         \
+		return 0;           \
+	}
 
-SEC("fexit/start_isolate_page_range")
-int BPF_PROG(fexit_isolate)
-{
-	fn_end(PH_ISOLATE);
-	return 0;
-}
+PHASE_FUNC(isolate, start_isolate_page_range, PH_ISOLATE)
+PHASE_FUNC(drain, drain_all_pages, PH_DRAIN)
+PHASE_FUNC(migrate, __alloc_contig_migrate_range, PH_MIGRATE)
+PHASE_FUNC(test, test_pages_isolated, PH_TEST)
 
-SEC("fentry/drain_all_pages")
-int BPF_PROG(fentry_drain)
-{
-	fn_begin(PH_DRAIN);
-	return 0;
-}
-
-SEC("fexit/drain_all_pages")
-int BPF_PROG(fexit_drain)
-{
-	fn_end(PH_DRAIN);
-	return 0;
-}
-
-SEC("fentry/__alloc_contig_migrate_range")
-int BPF_PROG(fentry_migrate)
-{
-	fn_begin(PH_MIGRATE);
-	return 0;
-}
-
-SEC("fexit/__alloc_contig_migrate_range")
-int BPF_PROG(fexit_migrate)
-{
-	fn_end(PH_MIGRATE);
-	return 0;
-}
-
-SEC("fentry/test_pages_isolated")
-int BPF_PROG(fentry_test)
-{
-	fn_begin(PH_TEST);
-	return 0;
-}
-
-SEC("fexit/test_pages_isolated")
-int BPF_PROG(fexit_test)
-{
-	fn_end(PH_TEST);
-	return 0;
-}
-
-char LICENSE[] SEC("license") = "Dual BSD/GPL";
+char LICENSE[] SEC("license") = "GPL";

@@ -4,7 +4,6 @@
  * pages migrated per allocation and the time of each phase, as log2
  * histograms per area, and optionally one record per allocation.
  */
-#include <argp.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -307,60 +306,70 @@ static void print_text(const struct row *rows, int n)
 
 static void print_json(const struct row *rows, int n, unsigned long long lost)
 {
+	struct json *js = tool_json_begin("cmamigrate");
+	char key[32];
 	size_t k;
 	int i, j;
 
-	printf("{\"tool\":\"cmamigrate\",\"path\":\"%s\",\"unit\":\"%s\",\"interval_s\":",
-	       path_name(tool_opts.path), tool_opts.ms ? "ms" : "us");
+	json_str(js, "path", path_name(tool_opts.path));
+	json_str(js, "unit", tool_opts.ms ? "ms" : "us");
 	if (tool_opts.interval_given)
-		printf("%lld", (long long)tool_opts.interval);
+		json_s64(js, "interval_s", tool_opts.interval);
 	else
-		printf("null");
-	printf(",\"unavailable\":");
-	json_unavailable(stdout);
-	printf(",\"areas\":[");
+		json_null(js, "interval_s");
+	json_unavailable(js);
+	json_arr_begin(js, "areas");
 	for (i = 0; i < n; i = j) {
-		printf("%s{\"area\":", i ? "," : "");
-		json_write_string(stdout, rows[i].key.area);
-		printf(",\"allocations\":%llu,\"histograms\":{",
-		       rows[i].h.count);
+		json_obj_begin(js, NULL);
+		json_str(js, "area", rows[i].key.area);
+		json_u64(js, "allocations", rows[i].h.count);
+		json_obj_begin(js, "histograms");
 		for (j = i;
 		     j < n && !strcmp(rows[j].key.area, rows[i].key.area);
 		     j++) {
 			if (rows[j].key.kind >= NR_HISTS)
 				continue;
-			printf("%s\"%s\":{\"count\":%llu,\"sum\":%llu,\"slots\":",
-			       j > i ? "," : "", hist_names[rows[j].key.kind],
-			       rows[j].h.count, rows[j].h.sum);
-			json_log2_hist(stdout, rows[j].h.slots, MAX_SLOTS);
-			printf("}");
+			json_obj_begin(js, hist_names[rows[j].key.kind]);
+			json_u64(js, "count", rows[j].h.count);
+			json_u64(js, "sum", rows[j].h.sum);
+			json_log2_hist(js, "slots", rows[j].h.slots, MAX_SLOTS);
+			json_obj_end(js);
 		}
-		printf("}}");
+		json_obj_end(js);
+		json_obj_end(js);
 	}
-	printf("],\"lost\":%llu", lost);
+	json_arr_end(js);
+	json_u64(js, "lost", lost);
 	if (env.records) {
-		printf(",\"records\":[");
+		json_arr_begin(js, "records");
+		json_lines(js, JSON_LINES);
 		for (k = 0; k < nr_recs; k++) {
 			const struct mig_info *r = &recs[k];
 
-			printf("%s\n{\"comm\":", k ? "," : "");
-			json_write_string(stdout, r->comm);
-			printf(",\"pid\":%u,\"area\":", r->pid);
-			json_write_string(stdout, r->area);
-			printf(",\"pages\":%llu,\"ok\":%s,\"ranges\":%u,\"nr_attempted\":%llu,\"nr_migrated\":%llu,\"nr_reclaimed\":%llu,\"nr_failed\":%llu,\"passes\":%u,\"elapsed_ns\":%llu",
-			       r->count, r->ok ? "true" : "false", r->ranges,
-			       r->nr_attempted, r->nr_migrated, r->nr_reclaimed,
-			       r->nr_failed, r->passes, r->elapsed_ns);
-			for (i = 0; i < NR_PHASES; i++)
-				printf(",\"%s_ns\":%llu", phase_names[i],
-				       r->phase_ns[i]);
-			printf("}");
+			json_obj_begin(js, NULL);
+			json_str(js, "comm", r->comm);
+			json_u64(js, "pid", r->pid);
+			json_str(js, "area", r->area);
+			json_u64(js, "pages", r->count);
+			json_bool(js, "ok", r->ok);
+			json_u64(js, "ranges", r->ranges);
+			json_u64(js, "nr_attempted", r->nr_attempted);
+			json_u64(js, "nr_migrated", r->nr_migrated);
+			json_u64(js, "nr_reclaimed", r->nr_reclaimed);
+			json_u64(js, "nr_failed", r->nr_failed);
+			json_u64(js, "passes", r->passes);
+			json_u64(js, "elapsed_ns", r->elapsed_ns);
+			for (i = 0; i < NR_PHASES; i++) {
+				snprintf(key, sizeof(key), "%s_ns",
+					 phase_names[i]);
+				json_u64(js, key, r->phase_ns[i]);
+			}
+			json_obj_end(js);
 		}
-		printf("]");
+		json_arr_end(js);
 		nr_recs = 0;
 	}
-	printf("}\n");
-	fflush(stdout);
+	tool_json_end();
 }
 
 static int report(struct cmamigrate_bpf *obj, struct ring_buffer *rb)
@@ -383,23 +392,20 @@ static int report(struct cmamigrate_bpf *obj, struct ring_buffer *rb)
 
 int main(int argc, char **argv)
 {
-	static const struct argp_child children[] = {
-		{ &tool_summary_argp, 0, NULL, 0 },
-		{ &tool_argp, 0, NULL, 0 },
-		{},
-	};
-	static const struct argp argp = {
+	static const struct tool_cli cli = {
+		.name = "cmamigrate",
+		.paths = "auto, patched, stock",
 		.options = opts,
 		.parser = parse_arg,
 		.doc = doc,
-		.children = children,
+		.summary = true,
 	};
 	struct cmamigrate_bpf *obj = NULL;
 	struct ring_buffer *rb = NULL;
 	time_t next;
 	int err;
 
-	if (tool_init("cmamigrate", "auto, patched, stock", &argp, argc, argv))
+	if (tool_init(&cli, argc, argv))
 		return 1;
 	obj = cmamigrate_bpf__open();
 	if (!obj) {
@@ -412,12 +418,9 @@ int main(int argc, char **argv)
 	if (err)
 		goto cleanup;
 	if (env.records) {
-		rb = ring_buffer__new(bpf_map__fd(obj->maps.events),
-				      handle_event, NULL, NULL);
+		rb = tool_ring_buffer(obj->maps.events, handle_event);
 		if (!rb) {
 			err = -errno;
-			error_line("failed to create ring buffer: %s",
-				   strerror(errno));
 			goto cleanup;
 		}
 	}
@@ -431,14 +434,11 @@ int main(int argc, char **argv)
 	next = time(NULL) + tool_opts.interval;
 	while (!tool_exiting) {
 		if (rb) {
-			err = ring_buffer__poll(rb, 100);
-			if (err == -EINTR)
+			err = tool_poll(rb, 100);
+			if (err > 0)
 				break;
-			if (err < 0) {
-				error_line("error polling ring buffer: %s",
-					   strerror(-err));
+			if (err < 0)
 				goto cleanup;
-			}
 		} else {
 			usleep(100000);
 		}

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the cmakit BPF programs: reading trace event fields
- * through the offsets the loader found in tracefs, log2 slots.
+ * through the offsets the loader found in tracefs, log2 slots, and (for
+ * the programs that define INFLIGHT) the per-thread state of the
+ * allocation in progress and the programs on cma_alloc() and on the
+ * function it takes a range with.
  */
 #ifndef CMAKIT_COMMON_BPF_H
 #define CMAKIT_COMMON_BPF_H
@@ -139,5 +142,149 @@ static __always_inline void *lookup_or_init(void *map, const void *key,
 	bpf_map_update_elem(map, key, init, BPF_NOEXIST);
 	return bpf_map_lookup_elem(map, key);
 }
+
+/* Only the name of struct cma (mm/cma.h) is needed; CO-RE finds it. */
+struct cma___cmakit {
+	char name[CMA_NAME_LEN];
+} __attribute__((preserve_access_index));
+
+/* The name of the struct cma at @cma into @buf. */
+static __always_inline void cma_name(void *cma, char *buf, __u32 size)
+{
+	bpf_core_read_str(buf, size, &((struct cma___cmakit *)cma)->name);
+}
+
+#ifdef INFLIGHT
+/*
+ * The allocation in progress, per thread. A program defines INFLIGHT (its
+ * state type, which begins zeroed) before including this file, and
+ * init_alloc() to fill in what its state starts with.
+ */
+const volatile int target_tgid = 0; /* 0: every process */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, INFLIGHT);
+} inflight SEC(".maps");
+
+/* scratch space: the state is too large for the 512-byte BPF stack */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, INFLIGHT);
+} scratch SEC(".maps");
+
+/* The state of this thread's allocation, or NULL. */
+static __always_inline INFLIGHT *current_alloc(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&inflight, &tid);
+}
+
+/* This thread's allocation is over. */
+static __always_inline void end_alloc(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&inflight, &tid);
+}
+
+static __always_inline void init_alloc(INFLIGHT *s, __u64 pid_tgid);
+
+/*
+ * An allocation starts on this thread: its state, zeroed and then set by
+ * init_alloc(); NULL when the process is not traced (-p) or no room.
+ */
+static __always_inline INFLIGHT *begin(void)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id, zero = 0;
+	INFLIGHT *s;
+
+	if (target_tgid && (id >> 32) != (__u32)target_tgid)
+		return NULL;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s)
+		return NULL;
+	__builtin_memset(s, 0, sizeof(*s));
+	init_alloc(s, id);
+	bpf_map_update_elem(&inflight, &tid, s, BPF_ANY);
+	return bpf_map_lookup_elem(&inflight, &tid);
+}
+#endif /* INFLIGHT */
+
+#ifdef WANT_ACR_RESULT
+/*
+ * The result of the function cma_alloc() takes a range with, for the
+ * error code of a stock kernel's failure: the program's note_ret() gets
+ * it. The loader points these at stock 6.1's alloc_contig_range(), or the
+ * series' __alloc_contig_range(), which takes one more argument;
+ * bpf_get_func_ret() finds the result either way (setup_errno_source()).
+ */
+static __always_inline void note_ret(int ret);
+
+SEC("fexit/alloc_contig_range")
+int BPF_PROG(fexit_acr)
+{
+	__u64 ret = 0;
+
+	bpf_get_func_ret(ctx, &ret);
+	note_ret((int)ret);
+	return 0;
+}
+
+SEC("kretprobe/alloc_contig_range")
+int BPF_KRETPROBE(kretprobe_acr, int ret)
+{
+	note_ret(ret);
+	return 0;
+}
+#endif /* WANT_ACR_RESULT */
+
+#ifdef WANT_CMA_ALLOC_PROGS
+/*
+ * No cma:* events: cma_alloc() itself, through fentry/fexit or
+ * kprobe/kretprobe. The program's fn_enter() and fn_exit() get the
+ * arguments and the result.
+ */
+static __always_inline void fn_enter(void *cma, unsigned long count,
+				     unsigned int align);
+static __always_inline void fn_exit(void *ctx, struct page *page);
+
+SEC("fentry/cma_alloc")
+int BPF_PROG(fentry_cma_alloc, void *cma, unsigned long count,
+	     unsigned int align)
+{
+	fn_enter(cma, count, align);
+	return 0;
+}
+
+SEC("fexit/cma_alloc")
+int BPF_PROG(fexit_cma_alloc, void *cma, unsigned long count,
+	     unsigned int align, bool no_warn, struct page *ret)
+{
+	fn_exit(ctx, ret);
+	return 0;
+}
+
+SEC("kprobe/cma_alloc")
+int BPF_KPROBE(kprobe_cma_alloc, void *cma, unsigned long count,
+	       unsigned int align)
+{
+	fn_enter(cma, count, align);
+	return 0;
+}
+
+SEC("kretprobe/cma_alloc")
+int BPF_KRETPROBE(kretprobe_cma_alloc, struct page *ret)
+{
+	fn_exit(ctx, ret);
+	return 0;
+}
+#endif /* WANT_CMA_ALLOC_PROGS */
 
 #endif /* CMAKIT_COMMON_BPF_H */

@@ -14,9 +14,10 @@
 #include <bpf/libbpf.h>
 #include <linux/types.h>
 #include "common.h"
-#include "json.h" /* tools/lib: json_write_string() */
+#include "probe.h" /* what the running kernel offers */
+#include "json.h" /* tools/lib: the JSON writer */
 #include <sys/types.h>
-#include "util.h" /* tools/lib: parse_s64() */
+#include "util.h" /* tools/lib: parse_s64(), errno_name() */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -61,12 +62,25 @@ extern const struct argp tool_argp;
 extern const struct argp tool_summary_argp;
 
 /*
- * Parse the command line with the tool's argp, route libbpf's messages and
- * check root, BPF and BTF. paths lists the -P values the tool can run on,
- * for the message about a bad one. Returns 0, or 1 after one error line.
+ * A tool's command line: its own options and their parser, its --help
+ * text, the -P values it can run on (for the message about a bad one), and
+ * whether it prints summaries (tool_summary_argp's options and the
+ * positional [interval] [count]); tool_argp's options come with every tool.
  */
-int tool_init(const char *name, const char *paths, const struct argp *argp,
-	      int argc, char **argv);
+struct tool_cli {
+	const char *name;
+	const char *paths;
+	const struct argp_option *options;
+	argp_parser_t parser;
+	const char *doc;
+	bool summary;
+};
+
+/*
+ * Parse the command line, route libbpf's messages and check root, BPF and
+ * BTF. Returns 0, or 1 after one error line.
+ */
+int tool_init(const struct tool_cli *cli, int argc, char **argv);
 
 /*
  * Load and attach a skeleton (obj->skeleton), then catch SIGINT and
@@ -74,41 +88,19 @@ int tool_init(const char *name, const char *paths, const struct argp *argp,
  * error line.
  */
 int tool_start(struct bpf_object_skeleton *s);
+/* A ring buffer on @map, @fn per record; NULL after one error line. */
+struct ring_buffer *tool_ring_buffer(struct bpf_map *map,
+				     ring_buffer_sample_fn fn);
+/*
+ * Poll @rb for up to @ms: 0 to go on, 1 when a signal ended the wait, a
+ * negative errno after one error line.
+ */
+int tool_poll(struct ring_buffer *rb, int ms);
 /* SIGINT and SIGTERM set tool_exiting; 0 or a negative errno. */
 int tool_catch_signals(void);
 extern volatile sig_atomic_t tool_exiting;
 
-/* --- kernel features ------------------------------------------------------ */
-
-/* The tracefs mount point, or NULL. */
-const char *tracefs_dir(void);
-bool tp_exists(const char *sys, const char *event);
-/* Fill f from the event's format file; -ENOENT when the field is absent. */
-int tp_field(const char *sys, const char *event, const char *field,
-	     struct tp_field *f);
-
-/* The names __print_symbolic() gives the values of a field, from the format. */
-#define MAX_SYMS 32
-struct sym_table {
-	int n;
-	long val[MAX_SYMS];
-	char name[MAX_SYMS][REASON_LEN];
-};
-int tp_symbols(const char *sys, const char *event, const char *field,
-	       struct sym_table *t);
-const char *sym_name(const struct sym_table *t, long val);
-
-/*
- * A BTF-enabled raw tracepoint (tp_btf) for the event whose TP_PROTO has
- * exactly nargs arguments: cheaper than a trace event program, which has
- * the kernel build a record first.
- */
-bool tp_btf_args(const char *event, int nargs);
-
-/* A function in the running kernel's BTF that fentry can attach to. */
-bool kfunc_traceable(const char *name);
-/* A function kprobes can attach to (in kallsyms, not inlined away). */
-bool kprobe_traceable(const char *name);
+/* --- paths ------------------------------------------------------------------ */
 
 /*
  * Pick the path to run on: the requested one, or (PATH_NONE = auto) the
@@ -139,26 +131,30 @@ const char *errsrc_name(enum errno_src s);
 /* Something the tool would have used is missing: one stderr line, kept for JSON. */
 void note_unavailable(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
-void json_unavailable(FILE *f);
+/* "unavailable": [the notes] */
+void json_unavailable(struct json *j);
 
 /* --- output ----------------------------------------------------------------- */
 
+/*
+ * The tools' JSON documents, written with tools/lib's writer on stdout in
+ * the compact form: tool_json_begin() opens the document and writes its
+ * "tool" member, tool_json_end() closes it (newline, flush; -1 on a write
+ * error).
+ */
+extern struct json tool_json;
+struct json *tool_json_begin(const char *tool);
+int tool_json_end(void);
+
 void print_log2_hist(FILE *f, const unsigned long long *slots, int n,
 		     const char *unit);
-/* [[lo, hi, count], ...] for the non-empty slots */
-void json_log2_hist(FILE *f, const unsigned long long *slots, int n);
-/* "ENOMEM" for -12, "OK" for 0, "E<n>" otherwise */
+/* @key: [[lo, hi, count], ...] for the non-empty slots */
+void json_log2_hist(struct json *j, const char *key,
+		    const unsigned long long *slots, int n);
+/* "OK" for 0, else tools/lib's errno_name(): "ENOMEM" for -12, "E<n>" */
 const char *errno_str(int err);
 
 /* Tell whoever started us (cmacollect) that the probes are attached. */
 void signal_ready(void);
-
-/* --- kernel symbols --------------------------------------------------------- */
-struct ksyms;
-struct ksyms *ksyms_load(void);
-void ksyms_free(struct ksyms *k);
-/* "name+0xoff" for addr in buf; the address in hex when unknown */
-const char *ksym_str(const struct ksyms *k, unsigned long long addr, char *buf,
-		     size_t len);
 
 #endif /* CMAKIT_HELPERS_H */

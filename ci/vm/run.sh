@@ -9,7 +9,7 @@
 #   --mem SIZE       guest memory (VM_MEM, default 2G)
 #   --cpus N         guest CPUs (VM_CPUS, default 2)
 #   --cma SIZE       cma= boot parameter (VM_CMA, default 256M; "none" omits it)
-#   --append ARGS    extra kernel arguments (VM_APPEND)
+#   --append ARGS    extra kernel arguments (VM_APPEND); given twice, both are kept
 #   --timeout SEC    kill the guest after SEC seconds (VM_TIMEOUT, default 900)
 #   --kernel FILE    bzImage to boot (VM_KERNEL; default the one of KERNEL=<variant>,
 #                    see ci/kernel/build.sh; DEBUG=1 means KERNEL=debug)
@@ -65,7 +65,7 @@ while [ $# -gt 0 ]; do
 		[ -n "${2:-}" ] || { echo "vm: $1 needs a value" >&2; exit 127; } ;;
 	esac
 	case $1 in
-	--append) APPEND=$2; shift 2 ;;
+	--append) APPEND=${APPEND:+$APPEND }$2; shift 2 ;;
 	--mem) MEM=$2; shift 2 ;;
 	--cpus) CPUS=$2; shift 2 ;;
 	--cma) CMA=$2; shift 2 ;;

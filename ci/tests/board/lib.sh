@@ -31,7 +31,7 @@ cma_used() { cat "$CMA_DEBUGFS/$1/used"; }
 meminfo_kb() { awk -v k="$1:" '$1 == k { print $2 }' /proc/meminfo; }
 
 # board_setting NAME FIELD: a board test's settings (ci/tests/board/settings,
-# read as data): FIELD timeout (seconds, default 600) or vm-args (ci/vm/run.sh
+# read as data; no process substitution: the board has no /dev/fd): FIELD timeout (seconds, default 600) or vm-args (ci/vm/run.sh
 # options, default "--cma 256M").
 board_setting() {
 	local name timeout args
@@ -39,7 +39,7 @@ board_setting() {
 		[ "$name" = "$1" ] || continue
 		case $2 in timeout) echo "$timeout" ;; vm-args) echo "$args" ;; esac
 		return
-	done < <(grep -v '^[[:space:]]*\(#\|$\)' "$ROOT/ci/tests/board/settings")
+	done <<<"$(grep -v '^[[:space:]]*\(#\|$\)' "$ROOT/ci/tests/board/settings")"
 	case $2 in timeout) echo 600 ;; vm-args) echo "--cma 256M" ;; esac
 }
 

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The summary of the records: counts, failures by errno and by reason, and
+ * latency percentiles from a log-linear histogram, so memory stays fixed.
+ * As text, or as the JSON summary document.
+ */
+#include "out.h"
+
+static unsigned int bucket_of(uint64_t v)
+{
+	int e;
+
+	if (v < SUB)
+		return (unsigned int)v;
+	e = 63 - __builtin_clzll(v);
+	return (unsigned int)((e - SUB_BITS + 1) * SUB +
+			      ((v >> (e - SUB_BITS)) & (SUB - 1)));
+}
+
+static uint64_t bucket_mid(unsigned int b)
+{
+	unsigned int e, sub;
+	uint64_t lo, w;
+
+	if (b < SUB)
+		return b;
+	e = b / SUB + SUB_BITS - 1;
+	sub = b % SUB;
+	lo = ((uint64_t)(SUB + sub)) << (e - SUB_BITS);
+	w = (uint64_t)1 << (e - SUB_BITS);
+	return lo + w / 2;
+}
+
+static void tally_add(struct tally *t, const char *key)
+{
+	int i;
+
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->key[i], key)) {
+			t->val[i]++;
+			return;
+		}
+	if (t->n == MAX_REASONS) {
+		t->other++;
+		return;
+	}
+	strncpy(t->key[t->n], key, sizeof(t->key[0]) - 1);
+	t->key[t->n][sizeof(t->key[0]) - 1] = '\0';
+	t->val[t->n++] = 1;
+}
+
+void cmt_sum_account(struct cmt_out *o, const struct cmt_alloc *a)
+{
+	o->pages_requested += a->count;
+	if (a->missing)
+		o->incomplete++;
+	o->retries += a->has_kernel_retries ? a->kernel_retries :
+					      a->retry_events;
+	if (a->status == CMT_OK) {
+		o->ok++;
+		o->pages_allocated += a->count;
+	} else if (a->status == CMT_FAILED) {
+		const char *r = blk_reason(a);
+
+		o->nfailed++;
+		tally_add(&o->by_errno, err_name(a->err));
+		tally_add(&o->by_reason, r ? r : "none");
+	} else {
+		o->unfinished++;
+	}
+	if (a->has_start && a->has_finish && a->ts_finish >= a->ts_start) {
+		uint64_t l = a->ts_finish - a->ts_start;
+
+		o->lat_n++;
+		o->lat_sum += l;
+		if (l < o->lat_min)
+			o->lat_min = l;
+		if (l > o->lat_max)
+			o->lat_max = l;
+		o->hist[bucket_of(l)]++;
+	}
+}
+
+static uint64_t percentile(const struct cmt_out *o, double p)
+{
+	uint64_t rank, cum = 0, v;
+	unsigned int b;
+
+	if (!o->lat_n)
+		return 0;
+	rank = (uint64_t)(p * (double)o->lat_n + 0.999999);
+	if (rank < 1)
+		rank = 1;
+	for (b = 0; b < NBUCKETS; b++) {
+		cum += o->hist[b];
+		if (cum >= rank)
+			break;
+	}
+	v = bucket_mid(b < NBUCKETS ? b : NBUCKETS - 1);
+	if (v < o->lat_min)
+		v = o->lat_min;
+	if (v > o->lat_max)
+		v = o->lat_max;
+	return v;
+}
+
+static void put_ratio(struct cmt_out *o, uint64_t num, uint64_t den)
+{
+	uint64_t r;
+
+	if (!den) {
+		PUTS(o, "null");
+		return;
+	}
+	/* six decimals, rounded */
+	r = (uint64_t)(((long double)num * 1000000.0L) / den + 0.5L);
+	put_u64(o, r / 1000000);
+	PUTS(o, ".");
+	{
+		char d[6];
+		uint64_t f = r % 1000000;
+		int i;
+
+		for (i = 5; i >= 0; i--, f /= 10)
+			d[i] = (char)('0' + f % 10);
+		put(o, d, 6);
+	}
+}
+
+static void put_tally(struct cmt_out *o, const struct tally *t)
+{
+	int i;
+
+	PUTS(o, "{");
+	for (i = 0; i < t->n; i++) {
+		if (i)
+			PUTS(o, ",");
+		put_jstr(o, t->key[i]);
+		PUTS(o, ":");
+		put_u64(o, t->val[i]);
+	}
+	if (t->other) {
+		if (t->n)
+			PUTS(o, ",");
+		PUTS(o, "\"other\":");
+		put_u64(o, t->other);
+	}
+	PUTS(o, "}");
+}
+
+static void summary_json(struct cmt_out *o, const struct cmt_counts *cnt,
+			 const char *source)
+{
+	uint64_t total = o->ok + o->nfailed + o->unfinished;
+	int k;
+
+	PUTS(o, "{\"schema\":\"" CMT_SCHEMA "\",\"type\":\"summary\","
+		"\"source\":");
+	put_jstr(o, source);
+	PUTS(o, ",\"allocations\":");
+	put_u64(o, total);
+	PUTS(o, ",\"ok\":");
+	put_u64(o, o->ok);
+	PUTS(o, ",\"failed\":");
+	put_u64(o, o->nfailed);
+	PUTS(o, ",\"unfinished\":");
+	put_u64(o, o->unfinished);
+	PUTS(o, ",\"success_rate\":");
+	put_ratio(o, o->ok, o->ok + o->nfailed);
+	PUTS(o, ",\"latency_ns\":{\"count\":");
+	put_u64(o, o->lat_n);
+	if (o->lat_n) {
+		PUTS(o, ",\"min\":");
+		put_u64(o, o->lat_min);
+		PUTS(o, ",\"p50\":");
+		put_u64(o, percentile(o, 0.50));
+		PUTS(o, ",\"p90\":");
+		put_u64(o, percentile(o, 0.90));
+		PUTS(o, ",\"p99\":");
+		put_u64(o, percentile(o, 0.99));
+		PUTS(o, ",\"max\":");
+		put_u64(o, o->lat_max);
+		PUTS(o, ",\"mean\":");
+		put_ratio(o, (uint64_t)o->lat_sum, o->lat_n);
+	}
+	PUTS(o, "},\"failures_by_errno\":");
+	put_tally(o, &o->by_errno);
+	PUTS(o, ",\"failures_by_reason\":");
+	put_tally(o, &o->by_reason);
+	PUTS(o, ",\"retries\":");
+	put_u64(o, o->retries);
+	PUTS(o, ",\"pages_requested\":");
+	put_u64(o, o->pages_requested);
+	PUTS(o, ",\"pages_allocated\":");
+	put_u64(o, o->pages_allocated);
+	PUTS(o, ",\"events\":{");
+	for (k = CMT_K_NONE + 1; k < CMT_K_NR; k++) {
+		if (k > CMT_K_NONE + 1)
+			PUTS(o, ",");
+		put_jstr(o, cmt_kind_name(k));
+		PUTS(o, ":");
+		put_u64(o, cnt->events[k]);
+	}
+	PUTS(o, "},\"events_total\":");
+	put_u64(o, cnt->events_total);
+	PUTS(o, ",\"missed_events\":");
+	put_u64(o, cnt->missed_events);
+	PUTS(o, ",\"missed_unknown\":");
+	put_u64(o, cnt->missed_unknown);
+	PUTS(o, ",\"unrelated_events\":");
+	put_u64(o, cnt->unrelated);
+	PUTS(o, ",\"incomplete\":");
+	put_u64(o, o->incomplete);
+	PUTS(o, "}\n");
+}
+
+static void put_line_u64(struct cmt_out *o, const char *label, uint64_t v)
+{
+	put(o, label, strlen(label));
+	put_u64(o, v);
+	PUTS(o, "\n");
+}
+
+static void put_ns(struct cmt_out *o, const char *label, uint64_t ns)
+{
+	put(o, label, strlen(label));
+	put_u64(o, ns / 1000);
+	PUTS(o, ".");
+	{
+		char d[3] = { (char)('0' + ns / 100 % 10),
+			      (char)('0' + ns / 10 % 10),
+			      (char)('0' + ns % 10) };
+
+		put(o, d, 3);
+	}
+	PUTS(o, " us\n");
+}
+
+void cmt_sum_text(struct cmt_out *o, const struct cmt_counts *cnt)
+{
+	uint64_t total = o->ok + o->nfailed + o->unfinished;
+	int i;
+
+	put_line_u64(o, "allocations:      ", total);
+	put_line_u64(o, "  ok:             ", o->ok);
+	put_line_u64(o, "  failed:         ", o->nfailed);
+	put_line_u64(o, "  unfinished:     ", o->unfinished);
+	PUTS(o, "success rate:     ");
+	put_ratio(o, o->ok, o->ok + o->nfailed);
+	PUTS(o, "\n");
+	if (o->lat_n) {
+		put_ns(o, "latency p50:      ", percentile(o, 0.50));
+		put_ns(o, "latency p90:      ", percentile(o, 0.90));
+		put_ns(o, "latency p99:      ", percentile(o, 0.99));
+		put_ns(o, "latency max:      ", o->lat_max);
+	}
+	put_line_u64(o, "busy retries:     ", o->retries);
+	for (i = 0; i < o->by_errno.n; i++) {
+		PUTS(o, "failures ");
+		put(o, o->by_errno.key[i], strlen(o->by_errno.key[i]));
+		PUTS(o, ": ");
+		put_u64(o, o->by_errno.val[i]);
+		PUTS(o, "\n");
+	}
+	for (i = 0; i < o->by_reason.n; i++) {
+		PUTS(o, "failures blocked by ");
+		put(o, o->by_reason.key[i], strlen(o->by_reason.key[i]));
+		PUTS(o, ": ");
+		put_u64(o, o->by_reason.val[i]);
+		PUTS(o, "\n");
+	}
+	put_line_u64(o, "events:           ", cnt->events_total);
+	put_line_u64(o, "missed events:    ", cnt->missed_events);
+	if (cnt->missed_unknown)
+		put_line_u64(o, "lost (unknown n): ", cnt->missed_unknown);
+	put_line_u64(o, "incomplete:       ", o->incomplete);
+}
+
+bool cmt_out_summary_json(struct cmt_out *o, const struct cmt_counts *cnt,
+			  const char *source, int fd)
+{
+	int saved = o->fd;
+	bool ok;
+
+	if (!cmt_out_flush(o))
+		return false;
+	o->fd = fd;
+	summary_json(o, cnt, source);
+	ok = cmt_out_flush(o);
+	o->fd = saved;
+	return ok;
+}

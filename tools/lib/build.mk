@@ -23,6 +23,9 @@ BUILD := $(O)/$(TOOL)
 
 WARNINGS := -Wall -Wextra -Werror
 DEPFLAGS = -MMD -MP
+# a function of tools/lib that a binary does not call is not linked into it
+LIB_CFLAGS := -ffunction-sections -fdata-sections
+LDFLAGS += -Wl,--gc-sections
 
 ifeq ($(V),1)
 Q :=
@@ -43,7 +46,7 @@ LIB_A := $(BUILD)/lib/libcmakit.a
 $(BUILD)/lib/%.o: $(LIBDIR)/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(CFLAGS) $(LIB_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(LIB_A): $(LIB_OBJS)
 	$(call msg,AR,$@)

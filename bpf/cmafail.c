@@ -416,16 +416,12 @@ int main(int argc, char **argv)
 	if (tool_init(&cli, argc, argv))
 		return 1;
 	obj = cmafail_bpf__open();
-	if (!obj) {
-		error_line("failed to open BPF object: %s", strerror(errno));
-		return 1;
-	}
+	if (!obj)
+		return tool_open_failed();
 	err = configure(obj);
 	if (!err)
-		err = tool_start(obj->skeleton);
-	if (!err)
-		err = attach_kretprobe(obj->progs.kretprobe_acr, acr_kprobe,
-				       &obj->links.kretprobe_acr);
+		err = tool_start(obj->skeleton, obj->progs.kretprobe_acr,
+				 acr_kprobe, &obj->links.kretprobe_acr);
 	if (err)
 		goto cleanup;
 	if (!env.no_stack) {

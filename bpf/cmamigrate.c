@@ -408,13 +408,11 @@ int main(int argc, char **argv)
 	if (tool_init(&cli, argc, argv))
 		return 1;
 	obj = cmamigrate_bpf__open();
-	if (!obj) {
-		error_line("failed to open BPF object: %s", strerror(errno));
-		return 1;
-	}
+	if (!obj)
+		return tool_open_failed();
 	err = configure(obj);
 	if (!err)
-		err = tool_start(obj->skeleton);
+		err = tool_start(obj->skeleton, NULL, NULL, NULL);
 	if (err)
 		goto cleanup;
 	if (env.records) {

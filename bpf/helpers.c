@@ -224,7 +224,28 @@ int tool_catch_signals(void)
 	return 0;
 }
 
-int tool_start(struct bpf_object_skeleton *s)
+static int attach_kretprobe(struct bpf_program *prog, const char *func,
+			    struct bpf_link **link)
+{
+	if (!func)
+		return 0;
+	*link = bpf_program__attach_kprobe(prog, true, func);
+	if (!*link) {
+		error_line("cannot attach a kretprobe to %s: %s", func,
+			   strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+int tool_open_failed(void)
+{
+	error_line("failed to open BPF object: %s", strerror(errno));
+	return 1;
+}
+
+int tool_start(struct bpf_object_skeleton *s, struct bpf_program *prog,
+	       const char *func, struct bpf_link **link)
 {
 	int err;
 
@@ -238,7 +259,8 @@ int tool_start(struct bpf_object_skeleton *s)
 		error_line("failed to attach BPF programs: %s", strerror(-err));
 		return err;
 	}
-	return tool_catch_signals();
+	err = prog ? attach_kretprobe(prog, func, link) : 0;
+	return err ? err : tool_catch_signals();
 }
 
 int check_environment(void)
@@ -363,20 +385,6 @@ enum errno_src setup_errno_source(enum cma_path path, struct bpf_program *fexit,
 		"error codes of failures: %s not traceable, -ENOMEM assumed",
 		f);
 	return ERRSRC_NONE;
-}
-
-int attach_kretprobe(struct bpf_program *prog, const char *func,
-		     struct bpf_link **link)
-{
-	if (!func)
-		return 0;
-	*link = bpf_program__attach_kprobe(prog, true, func);
-	if (!*link) {
-		error_line("cannot attach a kretprobe to %s: %s", func,
-			   strerror(errno));
-		return -errno;
-	}
-	return 0;
 }
 
 #define MAX_NOTES 16

@@ -82,12 +82,16 @@ struct tool_cli {
  */
 int tool_init(const struct tool_cli *cli, int argc, char **argv);
 
+/* After X_bpf__open() failed: one error line; returns 1 (main's status). */
+int tool_open_failed(void);
 /*
- * Load and attach a skeleton (obj->skeleton), then catch SIGINT and
- * SIGTERM into tool_exiting. Returns 0 or a negative errno after one
- * error line.
+ * Load and attach a skeleton (obj->skeleton) and, when setup_errno_source()
+ * named a function for it (@func), the kretprobe @prog into @link; then
+ * catch SIGINT and SIGTERM into tool_exiting. Returns 0 or a negative
+ * errno after one error line.
  */
-int tool_start(struct bpf_object_skeleton *s);
+int tool_start(struct bpf_object_skeleton *s, struct bpf_program *prog,
+	       const char *func, struct bpf_link **link);
 /* A ring buffer on @map, @fn per record; NULL after one error line. */
 struct ring_buffer *tool_ring_buffer(struct bpf_map *map,
 				     ring_buffer_sample_fn fn);
@@ -115,13 +119,11 @@ enum cma_path choose_path(enum cma_path requested, const bool avail[PATH_NONE],
  * How the errno of a failed allocation is learnt when the kernel does not
  * report it: fexit (else kretprobe) on the function cma_alloc() uses to
  * take a range. Sets the programs' targets; *kprobe_func is what
- * attach_kretprobe() must attach to after the skeleton's own attach.
+ * tool_start() must attach the kretprobe to after the skeleton's own attach.
  */
 enum errno_src setup_errno_source(enum cma_path path, struct bpf_program *fexit,
 				  struct bpf_program *kretprobe,
 				  const char **kprobe_func);
-int attach_kretprobe(struct bpf_program *prog, const char *func,
-		     struct bpf_link **link);
 
 /* Path selection: "auto" or a path name, and the names for messages. */
 int parse_path(const char *s, enum cma_path *out);

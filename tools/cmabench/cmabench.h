@@ -360,6 +360,7 @@ void cb_areamap_free(struct cb_run *r);
  * areamap.json, summary.txt) and --json; every failure said on stderr. 0 or -1.
  */
 int cb_write_results(const struct cb_run *r);
-void cb_print_table(const struct cb_run *r, FILE *f);
+/* summary.c: the summary table; 0, or -1 when out of memory */
+int cb_print_table(const struct cb_run *r, FILE *f);
 
 #endif

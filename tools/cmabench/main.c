@@ -559,9 +559,10 @@ int main(int argc, char **argv)
 	if (started) {
 		if (cb_write_results(r))
 			exit_code = 1;
-		if (!r->cfg.quiet)
-			cb_print_table(r, strcmp(r->cfg.json, "-") ? stdout :
-								     stderr);
+		if (!r->cfg.quiet &&
+		    cb_print_table(r,
+				   strcmp(r->cfg.json, "-") ? stdout : stderr))
+			cb_err(r, "out of memory for the summary table");
 	}
 	if (r->occ.misses > 0)
 		fprintf(stderr,

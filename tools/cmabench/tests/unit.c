@@ -257,6 +257,40 @@ static void *err_thread(void *arg)
 	return NULL;
 }
 
+/* What cb_report_errors says on stderr, one line each, as the run ends. */
+static void test_report_errors(struct cb_run *r)
+{
+	char buf[4096];
+	FILE *f = tmpfile();
+	int saved = dup(2);
+	size_t n = 0, lines = 0, i;
+	bool said;
+
+	if (!f || saved < 0) {
+		tap_ok(0, "run context: cannot catch stderr");
+		return;
+	}
+	fflush(stderr);
+	dup2(fileno(f), 2);
+	said = cb_report_errors(r);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	for (i = 0; i < n; i++)
+		lines += buf[i] == '\n';
+	tap_ok(said && lines == 1 + CB_MAX_LATER + 1 &&
+		       !strncmp(buf, "cmabench: from thread ", 22) &&
+		       strstr(buf, "\ncmabench: then: from thread ") &&
+		       strstr(buf, "\ncmabench: then 1995 more errors\n"),
+	       "run context: the cause, then the later errors, a line each");
+	if (!said || lines != 1 + CB_MAX_LATER + 1)
+		tap_diag("got: %s", buf);
+}
+
 static void test_ctx(void)
 {
 	struct cb_run *r = &ctx_run;
@@ -282,6 +316,7 @@ static void test_ctx(void)
 		       !strncmp(r->later[CB_MAX_LATER - 1], "from thread ", 12),
 	       "run context: every later error counted, the first %d kept whole",
 	       CB_MAX_LATER);
+	test_report_errors(r);
 	cb_run_destroy(r);
 }
 

@@ -20,7 +20,7 @@ export VM_MEM VM_CPUS VM_CMA VM_APPEND VM_TIMEOUT VM_OUT
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile bpf/Makefile))
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -vE '^(kernel-patches|tools/include)/')
 
-.PHONY: all help deps kernel tools bpf fuzz vm test run bench regress clean distclean lint format
+.PHONY: all help deps kernel tools bpf fuzz vm test run bench regress stress clean distclean lint format
 
 all: kernel tools
 
@@ -39,6 +39,7 @@ help:
 	@echo '  format    clang-format the C sources in place'
 	@echo '  clean     remove build/ (kernel trees, objects); distclean also results/'
 	@echo '  regress   BASE=<variant> CAND=<variant> [SCENARIOS=...] [RUNS=5]: a verdict'
+	@echo '  stress    the kernel under 10000 faults per stage, 100000 ioctls, 100 kills (debug kernel)'
 	@echo 'variables: V=1 verbose, KERNEL=<variant> (kernel, vm, run, test, bench; DEBUG=1 means'
 	@echo '           KERNEL=debug), VM_MEM VM_CPUS VM_CMA VM_APPEND VM_TIMEOUT'
 
@@ -69,6 +70,9 @@ test: kernel tools
 
 bench: kernel tools
 	$(Q)bash ci/bench.sh
+
+stress: deps tools
+	$(Q)bash ci/stress.sh
 
 regress: deps tools
 	$(Q)BASE='$(BASE)' CAND='$(CAND)' bash ci/regress.sh

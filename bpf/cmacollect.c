@@ -249,25 +249,18 @@ static int run_command(int *status)
 
 int main(int argc, char **argv)
 {
-	static const struct tool_cli cli = {
-		.name = "cmacollect",
-		.paths = "auto, patched, stock, fentry, kprobe",
-		.options = opts,
-		.parser = parse_arg,
-		.doc = doc,
-		.summary = false,
-	};
 	struct timespec t0, t1;
 	int status = 0, err = 0, i;
 	bool ok = true, written = true;
 	char started[32];
 	struct utsname u;
-	struct json doc;
+	struct json js;
 	FILE *out = stdout;
 	time_t now;
 	size_t k;
 
-	if (tool_init(&cli, argc, argv))
+	if (tool_init("cmacollect", "auto, patched, stock, fentry, kprobe",
+		      false, opts, parse_arg, doc, argc, argv))
 		return 1;
 	if (env.command && env.duration) {
 		error_line("give a command or a duration, not both");
@@ -321,33 +314,33 @@ int main(int argc, char **argv)
 	stop_tools();
 
 	uname(&u);
-	json_init(&doc, out, 0);
-	json_set_compact(&doc, true);
-	json_obj_begin(&doc, NULL);
-	json_str(&doc, "schema", SCHEMA);
-	json_obj_begin(&doc, "kernel");
-	json_str(&doc, "release", u.release);
-	json_str(&doc, "machine", u.machine);
-	json_obj_end(&doc);
-	json_str(&doc, "started", started);
-	json_fixed(&doc, "duration_s",
+	json_init(&js, out, 0);
+	json_set_compact(&js, true);
+	json_obj_begin(&js, NULL);
+	json_str(&js, "schema", SCHEMA);
+	json_obj_begin(&js, "kernel");
+	json_str(&js, "release", u.release);
+	json_str(&js, "machine", u.machine);
+	json_obj_end(&js);
+	json_str(&js, "started", started);
+	json_fixed(&js, "duration_s",
 		   (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
 		   3);
-	json_str(&doc, "path_requested", path_requested());
+	json_str(&js, "path_requested", path_requested());
 	if (env.command) {
-		json_arr_begin(&doc, "command");
+		json_arr_begin(&js, "command");
 		for (i = 0; env.command[i]; i++)
-			json_str(&doc, NULL, env.command[i]);
-		json_arr_end(&doc);
-		json_s64(&doc, "command_status",
+			json_str(&js, NULL, env.command[i]);
+		json_arr_end(&js);
+		json_s64(&js, "command_status",
 			 WIFEXITED(status) ? WEXITSTATUS(status) :
 					     128 + WTERMSIG(status));
 	} else {
-		json_null(&doc, "command");
-		json_null(&doc, "command_status");
+		json_null(&js, "command");
+		json_null(&js, "command_status");
 	}
 	/* each tool's document on a line of its own */
-	json_lines(&doc, JSON_LINES);
+	json_lines(&js, JSON_LINES);
 	for (k = 0; k < ARRAY_SIZE(tools); k++) {
 		if (!WIFEXITED(tools[k].status) ||
 		    WEXITSTATUS(tools[k].status)) {
@@ -355,11 +348,11 @@ int main(int argc, char **argv)
 				   tools[k].status);
 			ok = false;
 		}
-		copy_doc(&doc, tools[k].name, &tools[k]);
+		copy_doc(&js, tools[k].name, &tools[k]);
 	}
-	json_obj_end(&doc);
+	json_obj_end(&js);
 	/* a write error on a file is reported with its close below */
-	written = !json_finish(&doc);
+	written = !json_finish(&js);
 out:
 	for (k = 0; k < ARRAY_SIZE(tools); k++)
 		if (tools[k].out)

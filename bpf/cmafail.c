@@ -79,7 +79,8 @@ static unsigned long long nr_failed, nr_retried;
 
 #define TPF(ev, name, dst) tp_field("cma", ev, name, &ro->dst)
 
-static int configure(struct cmafail_bpf *obj)
+/* Choose the path, pick the programs for it, load and attach them. */
+static int setup(struct cmafail_bpf *obj)
 {
 	struct cmafail_bpf__rodata *ro = obj->rodata;
 	bool has_start, has_fin, has_retry, has_busy, has_test, has_iso,
@@ -104,12 +105,11 @@ static int configure(struct cmafail_bpf *obj)
 	avail[PATH_STOCK] = has_start && has_fin;
 	why[PATH_STOCK] =
 		"no cma:cma_alloc_start/cma_alloc_finish trace events";
-	avail[PATH_FENTRY] = kfunc_traceable("cma_alloc");
-	why[PATH_FENTRY] =
-		"cma_alloc is not in the kernel's BTF or not traceable by ftrace";
-	avail[PATH_KPROBE] = kprobe_traceable("cma_alloc");
-	why[PATH_KPROBE] = "cma_alloc is not in /proc/kallsyms";
-	tool_opts.path = choose_path(tool_opts.path, avail, why);
+	tool_opts.path = choose_cma_alloc_path(tool_opts.path, avail, why,
+					       obj->progs.fentry_cma_alloc,
+					       obj->progs.fexit_cma_alloc,
+					       obj->progs.kprobe_cma_alloc,
+					       obj->progs.kretprobe_cma_alloc);
 	if (tool_opts.path == PATH_NONE)
 		return -ENOENT;
 
@@ -205,15 +205,8 @@ static int configure(struct cmafail_bpf *obj)
 	    errsrc == ERRSRC_NONE)
 		note_unavailable(
 			"busy retry counts: no cma:cma_alloc_busy_retry event, alloc_contig_range not traceable");
-	bpf_program__set_autoload(obj->progs.fentry_cma_alloc,
-				  tool_opts.path == PATH_FENTRY);
-	bpf_program__set_autoload(obj->progs.fexit_cma_alloc,
-				  tool_opts.path == PATH_FENTRY);
-	bpf_program__set_autoload(obj->progs.kprobe_cma_alloc,
-				  tool_opts.path == PATH_KPROBE);
-	bpf_program__set_autoload(obj->progs.kretprobe_cma_alloc,
-				  tool_opts.path == PATH_KPROBE);
-	return 0;
+	return tool_start(obj->skeleton, obj->progs.kretprobe_acr, acr_kprobe,
+			  &obj->links.kretprobe_acr);
 }
 
 static const char *const state_names[] = { "lru",    "anon",	  "file",
@@ -400,28 +393,18 @@ static int handle_event(void *ctx, void *data, size_t len)
 
 int main(int argc, char **argv)
 {
-	static const struct tool_cli cli = {
-		.name = "cmafail",
-		.paths = "auto, patched, stock, fentry, kprobe",
-		.options = opts,
-		.parser = parse_arg,
-		.doc = doc,
-		.summary = false,
-	};
 	struct ring_buffer *rb = NULL;
 	struct cmafail_bpf *obj = NULL;
 	time_t deadline = 0;
 	int err;
 
-	if (tool_init(&cli, argc, argv))
+	if (tool_init("cmafail", "auto, patched, stock, fentry, kprobe", false,
+		      opts, parse_arg, doc, argc, argv))
 		return 1;
 	obj = cmafail_bpf__open();
 	if (!obj)
 		return tool_open_failed();
-	err = configure(obj);
-	if (!err)
-		err = tool_start(obj->skeleton, obj->progs.kretprobe_acr,
-				 acr_kprobe, &obj->links.kretprobe_acr);
+	err = setup(obj);
 	if (err)
 		goto cleanup;
 	if (!env.no_stack) {

@@ -60,7 +60,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 static enum errno_src errsrc = ERRSRC_NONE;
 static const char *acr_kprobe;
 
-static int configure(struct cmalat_bpf *obj)
+/* Choose the path, pick the programs for it, load and attach them. */
+static int setup(struct cmalat_bpf *obj)
 {
 	struct cmalat_bpf__rodata *ro = obj->rodata;
 	bool has_start, has_fin, has_retry, patched;
@@ -84,13 +85,11 @@ static int configure(struct cmalat_bpf *obj)
 	avail[PATH_STOCK] = has_start && has_fin;
 	why[PATH_STOCK] =
 		"no cma:cma_alloc_start/cma_alloc_finish trace events (tracefs not mounted, or CONFIG_CMA without tracepoints)";
-	/* fentry needs BPF trampolines (x86 5.5, arm64 6.0) and BTF of cma_alloc */
-	avail[PATH_FENTRY] = kfunc_traceable("cma_alloc");
-	why[PATH_FENTRY] =
-		"cma_alloc is not in the kernel's BTF or not traceable by ftrace";
-	avail[PATH_KPROBE] = kprobe_traceable("cma_alloc");
-	why[PATH_KPROBE] = "cma_alloc is not in /proc/kallsyms";
-	tool_opts.path = choose_path(tool_opts.path, avail, why);
+	tool_opts.path = choose_cma_alloc_path(tool_opts.path, avail, why,
+					       obj->progs.fentry_cma_alloc,
+					       obj->progs.fexit_cma_alloc,
+					       obj->progs.kprobe_cma_alloc,
+					       obj->progs.kretprobe_cma_alloc);
 	if (tool_opts.path == PATH_NONE)
 		return -ENOENT;
 
@@ -139,15 +138,8 @@ static int configure(struct cmalat_bpf *obj)
 	/* Stock 6.1 does not say why an allocation failed: ask the range allocator. */
 	errsrc = setup_errno_source(tool_opts.path, obj->progs.fexit_acr,
 				    obj->progs.kretprobe_acr, &acr_kprobe);
-	bpf_program__set_autoload(obj->progs.fentry_cma_alloc,
-				  tool_opts.path == PATH_FENTRY);
-	bpf_program__set_autoload(obj->progs.fexit_cma_alloc,
-				  tool_opts.path == PATH_FENTRY);
-	bpf_program__set_autoload(obj->progs.kprobe_cma_alloc,
-				  tool_opts.path == PATH_KPROBE);
-	bpf_program__set_autoload(obj->progs.kretprobe_cma_alloc,
-				  tool_opts.path == PATH_KPROBE);
-	return 0;
+	return tool_start(obj->skeleton, obj->progs.kretprobe_acr, acr_kprobe,
+			  &obj->links.kretprobe_acr);
 }
 
 struct row {
@@ -314,26 +306,16 @@ static int report(struct cmalat_bpf *obj)
 
 int main(int argc, char **argv)
 {
-	static const struct tool_cli cli = {
-		.name = "cmalat",
-		.paths = "auto, patched, stock, fentry, kprobe",
-		.options = opts,
-		.parser = parse_arg,
-		.doc = doc,
-		.summary = true,
-	};
 	struct cmalat_bpf *obj = NULL;
 	int err;
 
-	if (tool_init(&cli, argc, argv))
+	if (tool_init("cmalat", "auto, patched, stock, fentry, kprobe", true,
+		      opts, parse_arg, doc, argc, argv))
 		return 1;
 	obj = cmalat_bpf__open();
 	if (!obj)
 		return tool_open_failed();
-	err = configure(obj);
-	if (!err)
-		err = tool_start(obj->skeleton, obj->progs.kretprobe_acr,
-				 acr_kprobe, &obj->links.kretprobe_acr);
+	err = setup(obj);
 	if (err)
 		goto cleanup;
 	fprintf(stderr, "cmalat: tracing CMA allocations on the %s path%s%s\n",

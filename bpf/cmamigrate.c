@@ -71,7 +71,8 @@ static const char *const range_events[NR_PHASES] = { "cma_range_isolate",
 						     "cma_range_migrate",
 						     "cma_range_test" };
 
-static int configure(struct cmamigrate_bpf *obj)
+/* Choose the path, pick the programs for it, load and attach them. */
+static int setup(struct cmamigrate_bpf *obj)
 {
 	struct cmamigrate_bpf__rodata *ro = obj->rodata;
 	struct bpf_program *fentry[NR_PHASES] = { obj->progs.fentry_isolate,
@@ -183,7 +184,7 @@ static int configure(struct cmamigrate_bpf *obj)
 	ro->unit_div = tool_opts.ms ? 1000000 : 1000;
 	ro->want_records = env.records;
 	ro->target_tgid = tool_opts.pid;
-	return 0;
+	return tool_start(obj->skeleton, NULL, NULL, NULL);
 }
 
 /* per-allocation records kept until the next JSON document */
@@ -392,27 +393,18 @@ static int report(struct cmamigrate_bpf *obj, struct ring_buffer *rb)
 
 int main(int argc, char **argv)
 {
-	static const struct tool_cli cli = {
-		.name = "cmamigrate",
-		.paths = "auto, patched, stock",
-		.options = opts,
-		.parser = parse_arg,
-		.doc = doc,
-		.summary = true,
-	};
 	struct cmamigrate_bpf *obj = NULL;
 	struct ring_buffer *rb = NULL;
 	time_t next;
 	int err;
 
-	if (tool_init(&cli, argc, argv))
+	if (tool_init("cmamigrate", "auto, patched, stock", true, opts,
+		      parse_arg, doc, argc, argv))
 		return 1;
 	obj = cmamigrate_bpf__open();
 	if (!obj)
 		return tool_open_failed();
-	err = configure(obj);
-	if (!err)
-		err = tool_start(obj->skeleton, NULL, NULL, NULL);
+	err = setup(obj);
 	if (err)
 		goto cleanup;
 	if (env.records) {

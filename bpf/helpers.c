@@ -159,22 +159,24 @@ const struct argp tool_summary_argp = {
 	.args_doc = "[interval] [count]",
 };
 
-int tool_init(const struct tool_cli *cli, int argc, char **argv)
+int tool_init(const char *name, const char *paths, bool summary,
+	      const struct argp_option *options, argp_parser_t parser,
+	      const char *doc, int argc, char **argv)
 {
 	const struct argp_child children[] = {
-		{ cli->summary ? &tool_summary_argp : &tool_argp, 0, NULL, 0 },
-		{ cli->summary ? &tool_argp : NULL, 0, NULL, 0 },
+		{ summary ? &tool_summary_argp : &tool_argp, 0, NULL, 0 },
+		{ summary ? &tool_argp : NULL, 0, NULL, 0 },
 		{},
 	};
 	const struct argp argp = {
-		.options = cli->options,
-		.parser = cli->parser,
-		.doc = cli->doc,
+		.options = options,
+		.parser = parser,
+		.doc = doc,
 		.children = children,
 	};
 
-	prog_name = cli->name;
-	tool_paths = cli->paths;
+	prog_name = name;
+	tool_paths = paths;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 1;
 	libbpf_set_print(libbpf_print_fn);
@@ -345,6 +347,28 @@ enum cma_path choose_path(enum cma_path requested, const bool avail[PATH_NONE],
 	error_line(
 		"no way to trace CMA allocations on this kernel (no cma:* events, no BTF or kallsyms entry for cma_alloc)");
 	return PATH_NONE;
+}
+
+enum cma_path
+choose_cma_alloc_path(enum cma_path requested, bool avail[PATH_NONE],
+		      const char *why[PATH_NONE], struct bpf_program *fentry,
+		      struct bpf_program *fexit, struct bpf_program *kprobe,
+		      struct bpf_program *kretprobe)
+{
+	enum cma_path path;
+
+	/* fentry needs BPF trampolines (x86 5.5, arm64 6.0) and BTF of cma_alloc */
+	avail[PATH_FENTRY] = kfunc_traceable("cma_alloc");
+	why[PATH_FENTRY] =
+		"cma_alloc is not in the kernel's BTF or not traceable by ftrace";
+	avail[PATH_KPROBE] = kprobe_traceable("cma_alloc");
+	why[PATH_KPROBE] = "cma_alloc is not in /proc/kallsyms";
+	path = choose_path(requested, avail, why);
+	bpf_program__set_autoload(fentry, path == PATH_FENTRY);
+	bpf_program__set_autoload(fexit, path == PATH_FENTRY);
+	bpf_program__set_autoload(kprobe, path == PATH_KPROBE);
+	bpf_program__set_autoload(kretprobe, path == PATH_KPROBE);
+	return path;
 }
 
 /*

@@ -62,25 +62,15 @@ extern const struct argp tool_argp;
 extern const struct argp tool_summary_argp;
 
 /*
- * A tool's command line: its own options and their parser, its --help
- * text, the -P values it can run on (for the message about a bad one), and
- * whether it prints summaries (tool_summary_argp's options and the
- * positional [interval] [count]); tool_argp's options come with every tool.
+ * Parse the command line: the tool's own @options, their @parser and its
+ * --help text @doc, tool_argp's options and, with @summary, tool_summary_argp's
+ * options and the positional [interval] [count]; @paths lists the -P values
+ * the tool can run on (for the message about a bad one). Then route libbpf's
+ * messages and check root, BPF and BTF. Returns 0, or 1 after one error line.
  */
-struct tool_cli {
-	const char *name;
-	const char *paths;
-	const struct argp_option *options;
-	argp_parser_t parser;
-	const char *doc;
-	bool summary;
-};
-
-/*
- * Parse the command line, route libbpf's messages and check root, BPF and
- * BTF. Returns 0, or 1 after one error line.
- */
-int tool_init(const struct tool_cli *cli, int argc, char **argv);
+int tool_init(const char *name, const char *paths, bool summary,
+	      const struct argp_option *options, argp_parser_t parser,
+	      const char *doc, int argc, char **argv);
 
 /* After X_bpf__open() failed: one error line; returns 1 (main's status). */
 int tool_open_failed(void);
@@ -114,6 +104,18 @@ extern volatile sig_atomic_t tool_exiting;
  */
 enum cma_path choose_path(enum cma_path requested, const bool avail[PATH_NONE],
 			  const char *const why[PATH_NONE]);
+
+/*
+ * choose_path() for a tool that can also probe cma_alloc() itself: fills
+ * in the fentry and kprobe paths' avail[] and why[], picks the path and
+ * loads only the cma_alloc() probes of that path (@fentry and @fexit, or
+ * @kprobe and @kretprobe).
+ */
+enum cma_path
+choose_cma_alloc_path(enum cma_path requested, bool avail[PATH_NONE],
+		      const char *why[PATH_NONE], struct bpf_program *fentry,
+		      struct bpf_program *fexit, struct bpf_program *kprobe,
+		      struct bpf_program *kretprobe);
 
 /*
  * How the errno of a failed allocation is learnt when the kernel does not

@@ -83,6 +83,13 @@ static inline void put_i64(struct cmt_out *o, int64_t v)
 	}
 }
 
+/* @key (a literal: the comma or brace before the name, the name, the colon), then @v */
+static inline void put_key_u64(struct cmt_out *o, const char *key, uint64_t v)
+{
+	put(o, key, strlen(key));
+	put_u64(o, v);
+}
+
 /* A JSON string literal, escaped by tools/lib's rule. */
 void put_jstr(struct cmt_out *o, const char *s);
 

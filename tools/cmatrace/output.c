@@ -131,12 +131,45 @@ static const char *comm_of(struct cmt_out *o, int pid)
 	return o->comm ? o->comm(o->comm_ctx, pid) : NULL;
 }
 
+/* put_key_u64() of @v, or @key and null without @has */
+static void put_opt_u64(struct cmt_out *o, const char *key, bool has,
+			uint64_t v)
+{
+	put(o, key, strlen(key));
+	if (has)
+		put_u64(o, v);
+	else
+		PUTS(o, "null");
+}
+
+static void put_opt_i64(struct cmt_out *o, const char *key, bool has, int64_t v)
+{
+	put(o, key, strlen(key));
+	if (has)
+		put_i64(o, v);
+	else
+		PUTS(o, "null");
+}
+
+/* A CSV field: the comma before it, then @v, or nothing without @has */
+static void put_csv_u64(struct cmt_out *o, bool has, uint64_t v)
+{
+	PUTS(o, ",");
+	if (has)
+		put_u64(o, v);
+}
+
+/* Both ends seen, in order: the allocation's latency is known */
+static bool has_latency(const struct cmt_alloc *a)
+{
+	return a->has_start && a->has_finish && a->ts_finish >= a->ts_start;
+}
+
 static void put_busy(struct cmt_out *o, const struct cmt_busy *b, bool full)
 {
 	int i, n = 0;
 
-	PUTS(o, "{\"pfn\":");
-	put_u64(o, b->pfn);
+	put_key_u64(o, "{\"pfn\":", b->pfn);
 	PUTS(o, ",\"stage\":");
 	put_jstr(o, b->stage[0] ? b->stage : "unknown");
 	PUTS(o, ",\"reason\":");
@@ -177,10 +210,8 @@ static void write_jsonl(struct cmt_out *o, const struct cmt_alloc *a)
 		PUTS(o, "null");
 	PUTS(o, ",\"area\":");
 	put_jstr(o, a->area);
-	PUTS(o, ",\"count\":");
-	put_u64(o, a->count);
-	PUTS(o, ",\"align\":");
-	put_u64(o, a->align);
+	put_key_u64(o, ",\"count\":", a->count);
+	put_key_u64(o, ",\"align\":", a->align);
 	PUTS(o, ",\"status\":\"");
 	put(o, status_name(a->status), strlen(status_name(a->status)));
 	if (a->has_errno) {
@@ -201,41 +232,15 @@ static void write_jsonl(struct cmt_out *o, const struct cmt_alloc *a)
 		PUTS(o, "\",\"errno\":null,\"errno_name\":null,"
 			"\"errno_source\":null");
 	}
-	PUTS(o, ",\"pfn\":");
-	if (a->pfn_valid)
-		put_u64(o, a->pfn);
-	else
-		PUTS(o, "null");
-	PUTS(o, ",\"ts_start_ns\":");
-	if (a->has_start)
-		put_u64(o, a->ts_start);
-	else
-		PUTS(o, "null");
-	PUTS(o, ",\"ts_finish_ns\":");
-	if (a->has_finish)
-		put_u64(o, a->ts_finish);
-	else
-		PUTS(o, "null");
-	PUTS(o, ",\"latency_ns\":");
-	if (a->has_start && a->has_finish && a->ts_finish >= a->ts_start)
-		put_u64(o, a->ts_finish - a->ts_start);
-	else
-		PUTS(o, "null");
-	PUTS(o, ",\"kernel_elapsed_ns\":");
-	if (a->has_kernel_elapsed)
-		put_u64(o, a->kernel_elapsed);
-	else
-		PUTS(o, "null");
-	PUTS(o, ",\"cpu_start\":");
-	if (a->has_start)
-		put_i64(o, a->cpu_start);
-	else
-		PUTS(o, "null");
-	PUTS(o, ",\"cpu_finish\":");
-	if (a->has_finish)
-		put_i64(o, a->cpu_finish);
-	else
-		PUTS(o, "null");
+	put_opt_u64(o, ",\"pfn\":", a->pfn_valid, a->pfn);
+	put_opt_u64(o, ",\"ts_start_ns\":", a->has_start, a->ts_start);
+	put_opt_u64(o, ",\"ts_finish_ns\":", a->has_finish, a->ts_finish);
+	put_opt_u64(o, ",\"latency_ns\":", has_latency(a),
+		    a->ts_finish - a->ts_start);
+	put_opt_u64(o, ",\"kernel_elapsed_ns\":", a->has_kernel_elapsed,
+		    a->kernel_elapsed);
+	put_opt_i64(o, ",\"cpu_start\":", a->has_start, a->cpu_start);
+	put_opt_i64(o, ",\"cpu_finish\":", a->has_finish, a->cpu_finish);
 	PUTS(o, ",\"retries\":");
 	put_u64(o, a->has_kernel_retries ? a->kernel_retries : a->retry_events);
 	PUTS(o, ",\"retry_pfns\":[");
@@ -247,61 +252,46 @@ static void write_jsonl(struct cmt_out *o, const struct cmt_alloc *a)
 	}
 	PUTS(o, "],\"phases\":");
 	if (a->has_phases) {
-		PUTS(o, "{\"isolate_ns\":");
-		put_u64(o, a->isolate_ns);
-		PUTS(o, ",\"drain_ns\":");
-		put_u64(o, a->drain_ns);
-		PUTS(o, ",\"migrate_ns\":");
-		put_u64(o, a->migrate_ns);
-		PUTS(o, ",\"test_ns\":");
-		put_u64(o, a->test_ns);
-		PUTS(o, ",\"attempts\":");
-		put_u64(o, a->attempts);
+		put_key_u64(o, "{\"isolate_ns\":", a->isolate_ns);
+		put_key_u64(o, ",\"drain_ns\":", a->drain_ns);
+		put_key_u64(o, ",\"migrate_ns\":", a->migrate_ns);
+		put_key_u64(o, ",\"test_ns\":", a->test_ns);
+		put_key_u64(o, ",\"attempts\":", a->attempts);
 		PUTS(o, "}");
 	} else {
 		PUTS(o, "null");
 	}
 	PUTS(o, ",\"migrate\":");
 	if (a->has_migrate) {
-		PUTS(o, "{\"attempted\":");
-		put_u64(o, a->attempted);
-		PUTS(o, ",\"migrated\":");
-		put_u64(o, a->migrated);
-		PUTS(o, ",\"reclaimed\":");
-		put_u64(o, a->reclaimed);
-		PUTS(o, ",\"failed\":");
-		put_u64(o, a->nr_failed);
-		PUTS(o, ",\"passes\":");
-		put_u64(o, a->passes);
+		put_key_u64(o, "{\"attempted\":", a->attempted);
+		put_key_u64(o, ",\"migrated\":", a->migrated);
+		put_key_u64(o, ",\"reclaimed\":", a->reclaimed);
+		put_key_u64(o, ",\"failed\":", a->nr_failed);
+		put_key_u64(o, ",\"passes\":", a->passes);
 		PUTS(o, "}");
 	} else {
 		PUTS(o, "null");
 	}
 	PUTS(o, ",\"mm_migrate\":{\"calls\":");
 	put_u64(o, a->mm_calls);
-	PUTS(o, ",\"succeeded\":");
-	put_u64(o, a->mm_succeeded);
-	PUTS(o, ",\"failed\":");
-	put_u64(o, a->mm_failed);
+	put_key_u64(o, ",\"succeeded\":", a->mm_succeeded);
+	put_key_u64(o, ",\"failed\":", a->mm_failed);
 	PUTS(o, "},\"isolation_tests\":{\"calls\":");
 	put_u64(o, a->it_calls);
-	PUTS(o, ",\"failed\":");
-	put_u64(o, a->it_failed);
+	put_key_u64(o, ",\"failed\":", a->it_failed);
 	PUTS(o, "},\"blocking\":");
 	if (a->blk_src == CMT_BLK_BUSY) {
 		put_busy(o, &a->blk, true);
 		PUTS(o, ",\"source\":\"cma_busy_page\"}");
 	} else if (a->blk_src != CMT_BLK_NONE) {
-		PUTS(o, "{\"pfn\":");
-		put_u64(o, a->blk.pfn);
+		put_key_u64(o, "{\"pfn\":", a->blk.pfn);
 		PUTS(o, ",\"source\":");
 		put_jstr(o, blk_source(a));
 		PUTS(o, ",\"reason\":\"unknown\"}");
 	} else {
 		PUTS(o, "null");
 	}
-	PUTS(o, ",\"busy_pages_total\":");
-	put_u64(o, a->busy_total);
+	put_key_u64(o, ",\"busy_pages_total\":", a->busy_total);
 	PUTS(o, ",\"busy_pages\":[");
 	n = a->busy_total < CMT_KEEP_BUSY ? a->busy_total : CMT_KEEP_BUSY;
 	for (i = 0; i < n; i++) {
@@ -371,21 +361,11 @@ static void write_csv(struct cmt_out *o, const struct cmt_alloc *a)
 	} else {
 		PUTS(o, ",,");
 	}
-	PUTS(o, ",");
-	if (a->pfn_valid)
-		put_u64(o, a->pfn);
-	PUTS(o, ",");
-	if (a->has_start)
-		put_u64(o, a->ts_start);
-	PUTS(o, ",");
-	if (a->has_finish)
-		put_u64(o, a->ts_finish);
-	PUTS(o, ",");
-	if (a->has_start && a->has_finish && a->ts_finish >= a->ts_start)
-		put_u64(o, a->ts_finish - a->ts_start);
-	PUTS(o, ",");
-	if (a->has_kernel_elapsed)
-		put_u64(o, a->kernel_elapsed);
+	put_csv_u64(o, a->pfn_valid, a->pfn);
+	put_csv_u64(o, a->has_start, a->ts_start);
+	put_csv_u64(o, a->has_finish, a->ts_finish);
+	put_csv_u64(o, has_latency(a), a->ts_finish - a->ts_start);
+	put_csv_u64(o, a->has_kernel_elapsed, a->kernel_elapsed);
 	PUTS(o, ",");
 	put_u64(o, a->has_kernel_retries ? a->kernel_retries : a->retry_events);
 	PUTS(o, ",");

@@ -157,29 +157,20 @@ static void summary_json(struct cmt_out *o, const struct cmt_counts *cnt,
 	PUTS(o, "{\"schema\":\"" CMT_SCHEMA "\",\"type\":\"summary\","
 		"\"source\":");
 	put_jstr(o, source);
-	PUTS(o, ",\"allocations\":");
-	put_u64(o, total);
-	PUTS(o, ",\"ok\":");
-	put_u64(o, o->ok);
-	PUTS(o, ",\"failed\":");
-	put_u64(o, o->nfailed);
-	PUTS(o, ",\"unfinished\":");
-	put_u64(o, o->unfinished);
+	put_key_u64(o, ",\"allocations\":", total);
+	put_key_u64(o, ",\"ok\":", o->ok);
+	put_key_u64(o, ",\"failed\":", o->nfailed);
+	put_key_u64(o, ",\"unfinished\":", o->unfinished);
 	PUTS(o, ",\"success_rate\":");
 	put_ratio(o, o->ok, o->ok + o->nfailed);
 	PUTS(o, ",\"latency_ns\":{\"count\":");
 	put_u64(o, o->lat_n);
 	if (o->lat_n) {
-		PUTS(o, ",\"min\":");
-		put_u64(o, o->lat_min);
-		PUTS(o, ",\"p50\":");
-		put_u64(o, percentile(o, 0.50));
-		PUTS(o, ",\"p90\":");
-		put_u64(o, percentile(o, 0.90));
-		PUTS(o, ",\"p99\":");
-		put_u64(o, percentile(o, 0.99));
-		PUTS(o, ",\"max\":");
-		put_u64(o, o->lat_max);
+		put_key_u64(o, ",\"min\":", o->lat_min);
+		put_key_u64(o, ",\"p50\":", percentile(o, 0.50));
+		put_key_u64(o, ",\"p90\":", percentile(o, 0.90));
+		put_key_u64(o, ",\"p99\":", percentile(o, 0.99));
+		put_key_u64(o, ",\"max\":", o->lat_max);
 		PUTS(o, ",\"mean\":");
 		put_ratio(o, (uint64_t)o->lat_sum, o->lat_n);
 	}
@@ -187,12 +178,9 @@ static void summary_json(struct cmt_out *o, const struct cmt_counts *cnt,
 	put_tally(o, &o->by_errno);
 	PUTS(o, ",\"failures_by_reason\":");
 	put_tally(o, &o->by_reason);
-	PUTS(o, ",\"retries\":");
-	put_u64(o, o->retries);
-	PUTS(o, ",\"pages_requested\":");
-	put_u64(o, o->pages_requested);
-	PUTS(o, ",\"pages_allocated\":");
-	put_u64(o, o->pages_allocated);
+	put_key_u64(o, ",\"retries\":", o->retries);
+	put_key_u64(o, ",\"pages_requested\":", o->pages_requested);
+	put_key_u64(o, ",\"pages_allocated\":", o->pages_allocated);
 	PUTS(o, ",\"events\":{");
 	for (k = CMT_K_NONE + 1; k < CMT_K_NR; k++) {
 		if (k > CMT_K_NONE + 1)
@@ -203,14 +191,10 @@ static void summary_json(struct cmt_out *o, const struct cmt_counts *cnt,
 	}
 	PUTS(o, "},\"events_total\":");
 	put_u64(o, cnt->events_total);
-	PUTS(o, ",\"missed_events\":");
-	put_u64(o, cnt->missed_events);
-	PUTS(o, ",\"missed_unknown\":");
-	put_u64(o, cnt->missed_unknown);
-	PUTS(o, ",\"unrelated_events\":");
-	put_u64(o, cnt->unrelated);
-	PUTS(o, ",\"incomplete\":");
-	put_u64(o, o->incomplete);
+	put_key_u64(o, ",\"missed_events\":", cnt->missed_events);
+	put_key_u64(o, ",\"missed_unknown\":", cnt->missed_unknown);
+	put_key_u64(o, ",\"unrelated_events\":", cnt->unrelated);
+	put_key_u64(o, ",\"incomplete\":", o->incomplete);
 	PUTS(o, "}\n");
 }
 

@@ -132,4 +132,21 @@ for ((k = 1; k <= KILLS; k++)); do
 	fi
 done
 echo "# stress: $killed cmabench runs interrupted"
+
+# 4. without root: one clear line and a non-zero exit from every tool ----------------
+for cmd in "$CMABENCH --scenario smoke -q -o $W/nobody" "$CMATRACE live -o $W/nobody.jsonl -- true" \
+	"$BPF/cmafail" "$BPF/cmalat 1 1" "$BPF/cmamigrate 1 1" "$BPF/cmacollect -o $W/nobody.json -- true"; do
+	name=$(basename "${cmd%% *}")
+	out=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups $cmd 2>&1 </dev/null)
+	rc=$?
+	if [ $rc -ne 0 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ]; then
+		t_ok "without root, $name refuses in one line ($out)"
+	else
+		t_fail "without root, $name refuses in one line and a non-zero exit" "status $rc: $out"
+	fi
+done
+setpriv --reuid=65534 --regid=65534 --clear-groups cat /dev/cma_bench >/dev/null 2>&1
+rc=$?
+t_eq "without root, /dev/cma_bench does not open (mode 600, status of cat 1)" "600 1" "$(stat -c %a /dev/cma_bench) $rc"
+t_nothing_left "after the tools ran without root"
 t_done

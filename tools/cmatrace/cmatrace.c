@@ -194,21 +194,54 @@ static const char *report_comm(void *ctx, int pid)
 	return c;
 }
 
+/*
+ * One record of @cpu's buffer, from a file or live: its lost events and,
+ * when it is one of ours, its event go to @corr. 0, or -1 once writing
+ * the output failed (which ends the iteration).
+ */
+static int take_record(const struct cmt_decoder *dec, struct cmt_corr *corr,
+		       struct cmt_out *out, const struct tep_record *rec,
+		       int cpu)
+{
+	struct cmt_event ev;
+
+	if (rec->missed_events)
+		cmt_corr_missed(corr, cpu, rec->missed_events);
+	if (cmt_decode(dec, rec->data, rec->size, &ev) == CMT_K_NONE)
+		return 0;
+	ev.cpu = cpu;
+	ev.ts = rec->ts;
+	cmt_corr_event(corr, &ev);
+	return cmt_out_failed(out) ? -1 : 0;
+}
+
 static int report_record(struct tracecmd_input *h, struct tep_record *rec,
 			 int cpu, void *data)
 {
 	struct report_ctx *r = data;
-	struct cmt_event ev;
 
 	(void)h;
-	if (rec->missed_events)
-		cmt_corr_missed(r->corr, cpu, rec->missed_events);
-	if (cmt_decode(r->dec, rec->data, rec->size, &ev) == CMT_K_NONE)
-		return 0;
-	ev.cpu = cpu;
-	ev.ts = rec->ts;
-	cmt_corr_event(r->corr, &ev);
-	return cmt_out_failed(r->out) ? -1 : 0;
+	return take_record(r->dec, r->corr, r->out, rec, cpu);
+}
+
+/*
+ * The trace is read: close the open allocations, end the output and
+ * write the summary to @summary_json if asked; @source names the trace
+ * there. 0, or -1 after one line on @msgs (or write_summary()'s own).
+ */
+static int finish(struct cmt_corr *corr, struct cmt_out *out, FILE *msgs,
+		  const char *source, const char *summary_json)
+{
+	cmt_corr_flush(corr);
+	if (!cmt_out_finish(out, cmt_corr_counts(corr))) {
+		fprintf(msgs, "cmatrace: cannot write output: %s\n",
+			strerror(errno));
+		return -1;
+	}
+	if (summary_json &&
+	    !write_summary(out, cmt_corr_counts(corr), source, summary_json))
+		return -1;
+	return 0;
 }
 
 static int report_file(const struct args *a)
@@ -256,14 +289,7 @@ static int report_file(const struct args *a)
 			a->file);
 		goto cleanup;
 	}
-	cmt_corr_flush(r.corr);
-	if (!cmt_out_finish(r.out, cmt_corr_counts(r.corr))) {
-		fprintf(errf, "cmatrace: cannot write output: %s\n",
-			strerror(errno));
-		goto cleanup;
-	}
-	if (a->summary_json && !write_summary(r.out, cmt_corr_counts(r.corr),
-					      "report", a->summary_json))
+	if (finish(r.corr, r.out, errf, "report", a->summary_json))
 		goto cleanup;
 	ret = 0;
 cleanup:
@@ -392,17 +418,9 @@ static int live_record(struct tep_event *event, struct tep_record *rec, int cpu,
 		       void *data)
 {
 	struct live_ctx *l = data;
-	struct cmt_event ev;
 
 	(void)event;
-	if (rec->missed_events)
-		cmt_corr_missed(l->corr, cpu, rec->missed_events);
-	if (cmt_decode(l->dec, rec->data, rec->size, &ev) == CMT_K_NONE)
-		return 0;
-	ev.cpu = cpu;
-	ev.ts = rec->ts;
-	cmt_corr_event(l->corr, &ev);
-	return cmt_out_failed(l->out) ? -1 : 0;
+	return take_record(l->dec, l->corr, l->out, rec, cpu);
 }
 
 static pid_t start_command(char **cmd)
@@ -599,14 +617,7 @@ static int do_live(const struct args *a)
 		fprintf(stderr, "cmatrace: cannot read the ring buffers\n");
 		goto cleanup;
 	}
-	cmt_corr_flush(l.corr);
-	if (!cmt_out_finish(l.out, cmt_corr_counts(l.corr))) {
-		fprintf(stderr, "cmatrace: cannot write output: %s\n",
-			strerror(errno));
-		goto cleanup;
-	}
-	if (a->summary_json && !write_summary(l.out, cmt_corr_counts(l.corr),
-					      "live", a->summary_json))
+	if (finish(l.corr, l.out, stderr, "live", a->summary_json))
 		goto cleanup;
 	{
 		const struct cmt_counts *c = cmt_corr_counts(l.corr);

@@ -47,6 +47,16 @@ static void set(struct cmt_event *e, enum cmt_field f, int64_t v)
 	e->present |= 1u << f;
 }
 
+/* An event with one field, straight to @c */
+static void send1(struct cmt_corr *c, enum cmt_kind k, int pid, int cpu,
+		  uint64_t ts, enum cmt_field f, int64_t v)
+{
+	struct cmt_event e = ev(k, pid, cpu, ts);
+
+	set(&e, f, v);
+	cmt_corr_event(c, &e);
+}
+
 static struct cmt_corr *fresh(void)
 {
 	nrec = 0;
@@ -59,15 +69,9 @@ static void t_interleaved_stock(void)
 	struct cmt_corr *c = fresh();
 	struct cmt_event e;
 
-	e = ev(CMT_K_START, 10, 0, 100);
-	set(&e, CMT_F_COUNT, 16);
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_START, 20, 1, 110);
-	set(&e, CMT_F_COUNT, 32);
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_RETRY, 20, 1, 120);
-	set(&e, CMT_F_PFN, 0x1000);
-	cmt_corr_event(c, &e);
+	send1(c, CMT_K_START, 10, 0, 100, CMT_F_COUNT, 16);
+	send1(c, CMT_K_START, 20, 1, 110, CMT_F_COUNT, 32);
+	send1(c, CMT_K_RETRY, 20, 1, 120, CMT_F_PFN, 0x1000);
 	e = ev(CMT_K_MM_MIGRATE, 10, 1, 125); /* task 10 moved to cpu 1 */
 	set(&e, CMT_F_SUCCEEDED, 5);
 	set(&e, CMT_F_REASON, 1);
@@ -82,9 +86,7 @@ static void t_interleaved_stock(void)
 	set(&e, CMT_F_END_PFN, 0x3020);
 	set(&e, CMT_F_FIN_PFN, 0x3007);
 	cmt_corr_event(c, &e);
-	e = ev(CMT_K_RETRY, 20, 0, 136);
-	set(&e, CMT_F_PFN, 0x3000);
-	cmt_corr_event(c, &e);
+	send1(c, CMT_K_RETRY, 20, 0, 136, CMT_F_PFN, 0x3000);
 	e = ev(CMT_K_FINISH, 20, 0, 140);
 	set(&e, CMT_F_PFN, -1);
 	set(&e, CMT_F_PAGE, 0);
@@ -119,12 +121,9 @@ static void t_missing(void)
 	set(&e, CMT_F_PAGE, 1);
 	set(&e, CMT_F_COUNT, 4);
 	cmt_corr_event(c, &e);
-	e = ev(CMT_K_START, 6, 0, 60); /* larger than the area: no finish */
-	set(&e, CMT_F_COUNT, 99999);
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_START, 6, 0, 70);
-	set(&e, CMT_F_COUNT, 1);
-	cmt_corr_event(c, &e);
+	/* larger than the area: no finish */
+	send1(c, CMT_K_START, 6, 0, 60, CMT_F_COUNT, 99999);
+	send1(c, CMT_K_START, 6, 0, 70, CMT_F_COUNT, 1);
 	e = ev(CMT_K_START, 7, 1, 65); /* never finishes: truncated trace */
 	cmt_corr_event(c, &e);
 	cmt_corr_missed(c, 1, 12);
@@ -160,15 +159,9 @@ static void t_patched(void)
 	struct cmt_corr *c = fresh();
 	struct cmt_event e;
 
-	e = ev(CMT_K_START, 9, 0, 10);
-	set(&e, CMT_F_COUNT, 1024);
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_ISOLATE, 9, 0, 11);
-	set(&e, CMT_F_ELAPSED, 100);
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_DRAIN, 9, 0, 12);
-	set(&e, CMT_F_ELAPSED, 200);
-	cmt_corr_event(c, &e);
+	send1(c, CMT_K_START, 9, 0, 10, CMT_F_COUNT, 1024);
+	send1(c, CMT_K_ISOLATE, 9, 0, 11, CMT_F_ELAPSED, 100);
+	send1(c, CMT_K_DRAIN, 9, 0, 12, CMT_F_ELAPSED, 200);
 	e = ev(CMT_K_BUSY_PAGE, 9, 0, 13);
 	set(&e, CMT_F_PFN, 0x4242);
 	set(&e, CMT_F_REFCOUNT, 3);
@@ -244,9 +237,7 @@ static void t_bounded(void)
 	tap_ok(nrec == CMT_MAX_OPEN + 1 && recs[nrec - 1].has_start &&
 		       !(recs[nrec - 1].missing & CMT_MISS_START),
 	       "bounded: every start is matched after table churn");
-	e = ev(CMT_K_MM_MIGRATE, 1, 0, 1);
-	set(&e, CMT_F_REASON, 0);
-	cmt_corr_event(c, &e);
+	send1(c, CMT_K_MM_MIGRATE, 1, 0, 1, CMT_F_REASON, 0);
 	tap_ok(cmt_corr_counts(c)->unrelated == 1 && nrec == CMT_MAX_OPEN + 1,
 	       "migrations outside an allocation are only counted");
 	cmt_corr_free(c);

@@ -61,6 +61,6 @@ c=$(pooled "$out"/slow-*/result.json)
 info "bench regress: pooled median latency slower/base = $(echo "scale=3; $c / $b" | bc) ($c / $b ns)"
 jq -n --argjson d "$delay" --argjson m "$median_us" --argjson p "$SLOWER" \
 	'{median_us: $m, delay_us: $d, slower_percent: $p}' >"$out/setup.json"
-/usr/bin/python3 -m analysis.bench power --base "$out"/base-* --cand "$out"/slow-* --json "$out/power.json" |
+/usr/bin/python3 -m analysis.bench power --base "$out"/base-*/ --cand "$out"/slow-*/ --json "$out/power.json" |
 	tee "$out/summary.txt"
 exit "${PIPESTATUS[0]}"

@@ -200,10 +200,7 @@ static int collect(int fd, bool keep_size, struct row **out)
 			r->h.max_ns = h.max_ns;
 	}
 	/* delete what was read; allocations counted meanwhile go to the next round */
-	prev = NULL;
-	while (!bpf_map_get_next_key(fd, NULL, &next))
-		if (bpf_map_delete_elem(fd, &next))
-			break;
+	clear_map(fd, &next);
 	if (n)
 		qsort(rows, n, sizeof(*rows), row_cmp);
 	*out = rows;
@@ -214,15 +211,9 @@ static void print_text(const struct row *rows, int n)
 {
 	const char *unit = tool_opts.ms ? "msecs" : "usecs";
 	double div = tool_opts.ms ? 1e6 : 1e3;
-	char tbuf[32];
-	time_t t;
 	int i;
 
-	if (tool_opts.timestamp) {
-		t = time(NULL);
-		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t));
-		printf("%-8s\n", tbuf);
-	}
+	print_timestamp();
 	if (!n)
 		printf("no CMA allocations\n");
 	for (i = 0; i < n; i++) {

@@ -263,9 +263,7 @@ static int collect(int fd, struct row **out)
 			continue;
 		rows[n++].key = key;
 	}
-	while (!bpf_map_get_next_key(fd, NULL, &next))
-		if (bpf_map_delete_elem(fd, &next))
-			break;
+	clear_map(fd, &next);
 	if (n)
 		qsort(rows, n, sizeof(*rows), row_cmp);
 	*out = rows;
@@ -275,15 +273,9 @@ static int collect(int fd, struct row **out)
 static void print_text(const struct row *rows, int n)
 {
 	const char *unit = tool_opts.ms ? "msecs" : "usecs";
-	char tbuf[32];
-	time_t t;
 	int i;
 
-	if (tool_opts.timestamp) {
-		t = time(NULL);
-		strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t));
-		printf("%-8s\n", tbuf);
-	}
+	print_timestamp();
 	if (!n)
 		printf("no CMA allocations reached alloc_contig_range()\n");
 	for (i = 0; i < n; i++) {

@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "helpers.h"
 
@@ -450,6 +452,25 @@ static void print_stars(FILE *f, unsigned long long val, unsigned long long max,
 		fputc(i < n ? '*' : ' ', f);
 	if (max && val > max)
 		fputc('+', f);
+}
+
+void clear_map(int fd, void *key)
+{
+	while (!bpf_map_get_next_key(fd, NULL, key))
+		if (bpf_map_delete_elem(fd, key))
+			break;
+}
+
+void print_timestamp(void)
+{
+	char tbuf[32];
+	time_t t;
+
+	if (!tool_opts.timestamp)
+		return;
+	t = time(NULL);
+	strftime(tbuf, sizeof(tbuf), "%H:%M:%S", localtime(&t));
+	printf("%-8s\n", tbuf);
 }
 
 void print_log2_hist(FILE *f, const unsigned long long *slots, int n,

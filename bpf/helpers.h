@@ -150,6 +150,11 @@ extern struct json tool_json;
 struct json *tool_json_begin(const char *tool);
 int tool_json_end(void);
 
+/* Empty the BPF hash map @fd; @key is room for one of its keys. */
+void clear_map(int fd, void *key);
+
+/* With -T, the time of day on a line of its own, before a summary */
+void print_timestamp(void);
 void print_log2_hist(FILE *f, const unsigned long long *slots, int n,
 		     const char *unit);
 /* @key: [[lo, hi, count], ...] for the non-empty slots */

@@ -77,15 +77,33 @@ static void test_escape(void)
 	tap_ok(used == 1 && n == 1, "json_escape never splits a character");
 }
 
+/* A JSON writer on a memory stream; mem_json_end() leaves the text in *buf */
+static FILE *mem_json(struct json *j, char **buf, size_t *len, int pretty)
+{
+	FILE *f;
+
+	*buf = NULL;
+	f = open_memstream(buf, len);
+	json_init(j, f, pretty);
+	return f;
+}
+
+static int mem_json_end(struct json *j, FILE *f)
+{
+	int rc = json_finish(j);
+
+	fclose(f);
+	return rc;
+}
+
 static void test_writer(void)
 {
-	char *buf = NULL;
+	char *buf;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
 	struct json j;
+	FILE *f = mem_json(&j, &buf, &len, 0);
 	int rc;
 
-	json_init(&j, f, 0);
 	json_set_compact(&j, true);
 	json_obj_begin(&j, NULL);
 	json_str(&j, "tool", "t");
@@ -104,8 +122,7 @@ static void test_writer(void)
 	json_lines(&j, JSON_LINES);
 	json_bool(&j, "e", true);
 	json_obj_end(&j);
-	rc = json_finish(&j);
-	fclose(f);
+	rc = mem_json_end(&j, f);
 	tap_ok(rc == 0 && !strcmp(buf,
 				  "{\"tool\":\"t\",\"d\":1.500,\"records\":[\n"
 				  "{\"a\":1,\"b\":-2},\n{\"c\":null}\n],"
@@ -113,9 +130,7 @@ static void test_writer(void)
 	       "compact writer with line-per-member containers");
 	free(buf);
 
-	buf = NULL;
-	f = open_memstream(&buf, &len);
-	json_init(&j, f, 1);
+	f = mem_json(&j, &buf, &len, 1);
 	json_obj_begin(&j, NULL);
 	json_arr_begin(&j, "v");
 	json_u64(&j, NULL, 1);
@@ -124,18 +139,14 @@ static void test_writer(void)
 	json_obj_begin(&j, "e");
 	json_obj_end(&j);
 	json_obj_end(&j);
-	rc = json_finish(&j);
-	fclose(f);
+	rc = mem_json_end(&j, f);
 	tap_ok(rc == 0 && !strcmp(buf, "{\n  \"v\": [1, 2],\n  \"e\": {}\n}\n"),
 	       "pretty writer: one member per line at depth 1, inline below");
 	free(buf);
 
-	buf = NULL;
-	f = open_memstream(&buf, &len);
-	json_init(&j, f, 1);
+	f = mem_json(&j, &buf, &len, 1);
 	json_obj_begin(&j, NULL);
-	rc = json_finish(&j);
-	fclose(f);
+	rc = mem_json_end(&j, f);
 	tap_ok(rc == -1, "json_finish reports an unclosed container");
 	free(buf);
 }

@@ -58,7 +58,9 @@ live, rep = recs(sys.argv[2]), recs(sys.argv[3])
 def key_b(a):
     return (a["pages"], -a["errno"])
 def key_t(r):
-    return (r["count"], r["errno"])
+    # a record without its finish has errno null: it must compare unequal,
+    # not stop the comparison
+    return (r["count"], r["errno"] if r["errno"] is not None else 1 << 31)
 out = []
 out.append("n=%d/%d/%d" % (len(bench), len(live), len(rep)))
 out.append("sizes+errno " + ("same" if sorted(map(key_b, bench)) == sorted(map(key_t, live)) == sorted(map(key_t, rep)) else "differ"))
@@ -69,6 +71,10 @@ same = pl == pr and (not pb or pb == pl)
 out.append("pfns " + ("same" if same else "differ"))
 out.append("complete " + str(all(r["complete"] for r in live + rep)))
 print(" ".join(out))
+for name, recs_ in (("live", live), ("report", rep)):
+    for r in recs_:
+        if r["errno"] is None or not r["complete"]:
+            print("# %s: record %s without finish or incomplete: %s" % (name, r.get("seq"), json.dumps(r)[:300]), file=sys.stderr)
 PY
 )
 	n=$($PY -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["allocations"]))' "$work/bench/result.json" 2>/dev/null)

@@ -7,7 +7,7 @@
 #
 # usage: ci/vm/run.sh [options] [--] COMMAND...
 #   --mem SIZE       guest memory (VM_MEM, default 2G)
-#   --cpus N         guest CPUs (VM_CPUS, default 2)
+#   --cpus N         guest CPUs (VM_CPUS, default 2; 1 with --icount)
 #   --cma SIZE       cma= boot parameter (VM_CMA, default 256M; "none" omits it)
 #   --append ARGS    extra kernel arguments (VM_APPEND); given twice, both are kept
 #   --timeout SEC    kill the guest after SEC seconds (VM_TIMEOUT, default 900)
@@ -22,6 +22,12 @@
 #                    directory, made on the host and removed when the run ends; the
 #                    guest mounts it and the command finds it in $CMAKIT_SCRATCH
 #                    (VM_DISK_SIZE; VM_DISK=FILE attaches a raw disk of your own)
+#   --icount SHIFT   a guest clock that counts instructions, not host time: each
+#                    one takes 2^SHIFT ns of guest time (QEMU -icount, sleep=off),
+#                    so guest timings no longer move with the host's load
+#                    (VM_ICOUNT; default off, TCG only). One guest CPU: 6.1's
+#                    x86 SMP bring-up never completes under -icount (the second
+#                    CPU spins in wait_for_master_cpu()), so --cpus must be 1.
 #
 # Exit status: the command's own, or
 #   124  the guest did not finish within the timeout
@@ -42,7 +48,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 . "$ROOT/ci/vm/hang.sh"
 
 MEM=${VM_MEM:-2G}
-CPUS=${VM_CPUS:-2}
+CPUS=${VM_CPUS:-}
 CMA=${VM_CMA:-256M}
 APPEND=${VM_APPEND:-}
 TIMEOUT=${VM_TIMEOUT:-900}
@@ -50,6 +56,7 @@ TCG_THREAD=${VM_TCG_THREAD:-single}
 OUTDIR=${VM_OUT:-$ROOT/results}
 ALLOW=${VM_ALLOW:-}
 DISK_SIZE=${VM_DISK_SIZE:-}
+ICOUNT=${VM_ICOUNT:-}
 IMAGE=${VM_KERNEL:-}
 
 usage() {
@@ -61,7 +68,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	# --append may be empty; every other option needs a value
 	--append) [ $# -ge 2 ] || { echo "vm: --append needs an argument" >&2; exit 127; } ;;
-	--mem | --cpus | --cma | --timeout | --kernel | --out | --allow | --tcg-thread | --disk)
+	--mem | --cpus | --cma | --timeout | --kernel | --out | --allow | --tcg-thread | --disk | --icount)
 		[ -n "${2:-}" ] || { echo "vm: $1 needs a value" >&2; exit 127; } ;;
 	esac
 	case $1 in
@@ -75,6 +82,7 @@ while [ $# -gt 0 ]; do
 	--allow) ALLOW=$2; shift 2 ;;
 	--tcg-thread) TCG_THREAD=$2; shift 2 ;;
 	--disk) DISK_SIZE=$2; shift 2 ;;
+	--icount) ICOUNT=$2; shift 2 ;;
 	-h|--help) usage ;;
 	--) shift; break ;;
 	-*) echo "vm: unknown option $1" >&2; exit 127 ;;
@@ -84,6 +92,8 @@ done
 [ $# -gt 0 ] || { echo "vm: no command given (make vm CMD='...')" >&2; exit 127; }
 case $TIMEOUT in ''|*[!0-9]*) echo "vm: --timeout must be whole seconds, got '$TIMEOUT'" >&2; exit 127 ;; esac
 case $TCG_THREAD in single | multi) ;; *) echo "vm: --tcg-thread must be single or multi, got '$TCG_THREAD'" >&2; exit 127 ;; esac
+[ -n "$CPUS" ] || { [ -n "$ICOUNT" ] && CPUS=1 || CPUS=2; }
+case $ICOUNT in '' | [0-9] | 10) ;; *) echo "vm: --icount must be a shift of 0 to 10, got '$ICOUNT'" >&2; exit 127 ;; esac
 case $CPUS in ''|*[!0-9]*|0) echo "vm: --cpus must be a positive number, got '$CPUS'" >&2; exit 127 ;; esac
 if [ -n "$DISK_SIZE" ]; then
 	# whole K/M/G (powers of 1024) or bytes; ext4 with a journal needs a few MiB
@@ -199,6 +209,15 @@ if [ -w /dev/kvm ] && [ "${VM_KVM:-auto}" != no ]; then
 fi
 accel_name=${accel[1]%%,*}
 [ "$accel_name" != tcg ] || [ "$TCG_THREAD" = single ] || accel_name=tcg-$TCG_THREAD
+# An instruction-counting clock: guest time is 2^SHIFT ns per instruction and
+# jumps over idle periods (sleep=off), so what the guest measures is the work
+# it did, whatever else the host runs. It needs TCG on one thread.
+if [ -n "$ICOUNT" ]; then
+	[ "$accel_name" = tcg ] || { echo "vm: --icount needs TCG on one thread (accel $accel_name)" >&2; exit 127; }
+	[ "$CPUS" = 1 ] || { echo "vm: --icount boots one CPU (SMP bring-up hangs under -icount); give --cpus 1, not $CPUS" >&2; exit 127; }
+	accel+=(-icount "shift=$ICOUNT,sleep=off")
+	accel_name=tcg-icount$ICOUNT
+fi
 
 # no_timer_check: a loaded host makes TCG miss the early timer check and panic.
 # tsc=reliable: otherwise the guest distrusts the emulated TSC and falls back

@@ -44,14 +44,23 @@ series_hash() {
 #   KV_FRAGMENTS  config fragments merged in order (array)
 #   KV_HASH       12 hex digits over the patches and fragments
 #   KV_LOCALVERSION  the release suffix: -cmakit-<hash>, -stock-<hash>, ...
-#   KV_IMAGE      the bzImage the board boots
+#   KV_IMAGE      the kernel image the board boots (bzImage, arm64: Image)
+#   KV_ARCH       the architecture (kernel_arch): x86_64 or arm64
+#   KV_KARCH KV_CROSS  the kernel's ARCH= and CROSS_COMPILE= (empty for x86_64)
+#   KV_DEFCONFIG  the configuration the fragments are merged into
+#   KV_TARGET     the make target of the image (bzImage, Image)
 # Variants: cmakit (the series, the default), stock (no series, the same
 # configuration without the series' own options), debug (the series plus
 # config/debug.config), series:DIR (DIR/series, DIR/config/*.config or the
 # cmakit fragments), git:REF (kernel-patches/ of a commit of this
-# repository). Bad input: one line on stderr, status 2.
+# repository). The architecture (second argument, default kernel_arch,
+# i.e. ARCH=) is one more dimension: arm64 builds in build/kernel/<name>-arm64
+# from arm64's defconfig with ci/kernel/arm64-trim.config and arm64.config
+# after trim.config, and its release ends in -arm64. Bad input: one line on
+# stderr, status 2.
 kernel_variant() {
 	local spec=${1:-cmakit} root=${ROOT:?} cfg=$ROOT/kernel-patches/config dir sha tag f frag=()
+	KV_ARCH=$(kernel_arch "${2:-${ARCH:-}}") || return 2
 	KV_SPEC=$spec
 	KV_PATCHDIR=
 	case $spec in
@@ -101,6 +110,16 @@ kernel_variant() {
 		fi
 		[ ${#frag[@]} -gt 0 ] || frag=("$cfg/trim.config" "$cfg/cmakit.config" "$cfg/series.config")
 	fi
+	if [ "$KV_ARCH" = arm64 ]; then
+		# the board's own fragments after the cmakit trim (or first)
+		local with=() added=0 arm=("$root/ci/kernel/arm64-trim.config" "$root/ci/kernel/arm64.config")
+		for f in "${frag[@]}"; do
+			with+=("$f")
+			[ "${f##*/}" != trim.config ] || [ $added = 1 ] || { with+=("${arm[@]}"); added=1; }
+		done
+		[ $added = 1 ] || with=("${arm[@]}" "${frag[@]}")
+		frag=("${with[@]}")
+	fi
 	KV_FRAGMENTS=("${frag[@]}")
 	local inputs
 	inputs=$(
@@ -116,8 +135,31 @@ kernel_variant() {
 	series:*) KV_NAME=series-$KV_HASH ;;
 	git:*) KV_NAME=git-${sha:0:12} ;;
 	esac
-	KV_DIR=$root/build/kernel/$KV_NAME
-	KV_IMAGE=$KV_DIR/out/arch/x86/boot/bzImage
+	case $KV_ARCH in
+	x86_64)
+		KV_KARCH= KV_CROSS= KV_DEFCONFIG=x86_64_defconfig KV_TARGET=bzImage
+		KV_DIR=$root/build/kernel/$KV_NAME
+		KV_IMAGE=$KV_DIR/out/arch/x86/boot/bzImage ;;
+	arm64)
+		KV_KARCH=arm64 KV_CROSS=aarch64-linux-gnu- KV_DEFCONFIG=defconfig KV_TARGET=Image
+		KV_NAME+=-arm64 KV_LOCALVERSION+=-arm64
+		KV_DIR=$root/build/kernel/$KV_NAME
+		KV_IMAGE=$KV_DIR/out/arch/arm64/boot/Image ;;
+	esac
+}
+
+# kernel_arch [ARCH]: the board architecture named by ARCH (default: $ARCH,
+# else x86_64): x86_64 (also x86, amd64) or arm64 (also aarch64). Anything
+# else: one line on stderr, status 2.
+kernel_arch() {
+	local a=${1-${ARCH:-}}
+	case $a in
+	'' | x86_64 | x86 | amd64) echo x86_64 ;;
+	arm64 | aarch64) echo arm64 ;;
+	*)
+		echo "kernel: unknown architecture '$a' (ARCH=x86_64 or arm64)" >&2
+		return 2 ;;
+	esac
 }
 
 # The variant of this invocation: KERNEL=..., with DEBUG=1 an alias of

@@ -10,6 +10,14 @@
 #   KERNEL=series:DIR  DIR/series and its patches (DIR/config/*.config, else cmakit's)
 #   KERNEL=git:REF     kernel-patches/ of a commit of this repository
 #
+# ARCH=arm64 cross-builds the same variant for arm64 (Debian's
+# gcc-aarch64-linux-gnu) in build/kernel/<variant>-arm64: arm64's defconfig,
+# kvm_guest.config, the variant's fragments with ci/kernel/arm64-trim.config
+# (what QEMU's virt machine does not need) and ci/kernel/arm64.config (what
+# it does) after trim.config; the image is arch/arm64/boot/Image and the
+# release ends in -arm64. The default, ARCH=x86_64, is x86_64_defconfig and
+# bzImage.
+#
 # build/kernel/src is a git repository whose first commit (tag pristine) is
 # the tarball. Each variant has a worktree of it, build/kernel/<variant>/src,
 # reset and re-patched (git am) when its series changes, so git only rewrites
@@ -20,7 +28,7 @@
 # clones of the project, share compiled objects wherever their sources and
 # configuration agree.
 #
-# Environment: KERNEL (or DEBUG=1), V=1 shows the build output, JOBS
+# Environment: KERNEL (or DEBUG=1), ARCH, V=1 shows the build output, JOBS
 # overrides the parallelism. Bad input (unknown variant, a series that does
 # not apply): one line and status 2.
 set -euo pipefail
@@ -37,7 +45,13 @@ spec=$(kernel_spec)
 mkdir -p "$KDIR"
 kernel_variant "$spec" || exit 2
 [ -r "$TARBALL" ] || die "kernel: $TARBALL not found (run: make deps)"
-unset KERNEL DEBUG	# not for the kernel's own make
+unset KERNEL DEBUG ARCH	# not for the kernel's own make (ARCH= goes on its command line)
+# ARCH= and CROSS_COMPILE= for every make of the tree (none for x86_64)
+karch=()
+[ -z "$KV_KARCH" ] || karch=(ARCH="$KV_KARCH" CROSS_COMPILE="$KV_CROSS")
+if [ -n "$KV_CROSS" ] && ! command -v "${KV_CROSS}gcc" >/dev/null; then
+	die "kernel: ${KV_CROSS}gcc not found (run: make deps)"
+fi
 
 patches=()
 [ -z "$KV_PATCHDIR" ] || mapfile -t patches < <(series_patches "$KV_PATCHDIR")
@@ -117,20 +131,22 @@ fi
 # series' hash would make ccache miss on every object after any patch edit,
 # and for every candidate series with the same configuration.
 config_id=$(cat "${fragments[@]}" "$SRC/kernel/configs/kvm_guest.config" | sha256sum | cut -c1-12)
+[ -z "$KV_KARCH" ] || config_id=$(echo "$config_id $KV_KARCH $KV_DEFCONFIG" | sha256sum | cut -c1-12)
 if [ "$(cat "$OUT/.cmakit-config" 2>/dev/null)" != "$config_id" ] || [ ! -f "$OUT/.config" ]; then
-	info "kernel: configuring $KV_NAME (x86_64_defconfig + kvm_guest + ${fragments[*]##*/})"
+	info "kernel: configuring $KV_NAME ($KV_DEFCONFIG + kvm_guest + ${fragments[*]##*/})"
 	mkdir -p "$OUT"
-	run make -C "$SRC" O="$OUT" x86_64_defconfig
-	run "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" "$OUT/.config" \
+	run make -C "$SRC" O="$OUT" "${karch[@]}" "$KV_DEFCONFIG"
+	# merge_config.sh runs make itself and takes ARCH and CROSS_COMPILE from the environment
+	run env "${karch[@]}" "$SRC/scripts/kconfig/merge_config.sh" -m -O "$OUT" "$OUT/.config" \
 		"$SRC/kernel/configs/kvm_guest.config" "${fragments[@]}"
-	run make -C "$SRC" O="$OUT" olddefconfig
+	run make -C "$SRC" O="$OUT" "${karch[@]}" olddefconfig
 	sed -i 's/^CONFIG_LOCALVERSION=.*/CONFIG_LOCALVERSION=""/; s/^CONFIG_LOCALVERSION_AUTO=y/# CONFIG_LOCALVERSION_AUTO is not set/' "$OUT/.config"
-	run make -C "$SRC" O="$OUT" olddefconfig
+	run make -C "$SRC" O="$OUT" "${karch[@]}" olddefconfig
 
 	# Every required option must have survived olddefconfig.
 	missing=()
 	for f in "${fragments[@]}"; do
-		[ "$(basename "$f")" = trim.config ] && continue
+		case ${f##*/} in *trim.config) continue ;; esac
 		while IFS= read -r line; do
 			case $line in
 			CONFIG_*=*)
@@ -148,7 +164,7 @@ if [ "$(cat "$OUT/.cmakit-config" 2>/dev/null)" != "$config_id" ] || [ ! -f "$OU
 	fi
 	overridden=0
 	for f in "${fragments[@]}"; do
-		[ "$(basename "$f")" = trim.config ] || continue
+		case ${f##*/} in *trim.config) ;; *) continue ;; esac
 		while IFS= read -r line; do
 			case $line in '# CONFIG_'*' is not set')
 				opt=${line#\# }; opt=${opt%% *}
@@ -156,7 +172,7 @@ if [ "$(cat "$OUT/.cmakit-config" 2>/dev/null)" != "$config_id" ] || [ ! -f "$OU
 			esac
 		done <"$f"
 	done
-	[ $overridden -eq 0 ] || info "kernel: note: $overridden trim.config option(s) were re-enabled by dependencies"
+	[ $overridden -eq 0 ] || info "kernel: note: $overridden trim option(s) were re-enabled by dependencies"
 	echo "$config_id" >"$OUT/.cmakit-config"
 fi
 
@@ -177,11 +193,12 @@ export CCACHE_BASEDIR=$ROOT CCACHE_NOHASHDIR=1
 # A variant's objects with their debug info take about 1.5 GiB in the cache:
 # room for several variants, unless the user chose a size.
 export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-20G}
-cc=gcc
-command -v ccache >/dev/null && cc="ccache gcc"
+cc=${KV_CROSS}gcc
+command -v ccache >/dev/null && cc="ccache $cc"
 
 # objects built so far, out of the last complete build's count
 objects_file=$KDIR/.objects
+[ "$KV_ARCH" = x86_64 ] || objects_file=$KDIR/.objects-$KV_ARCH
 objects() {
 	local n total
 	n=$(find "$OUT" -name '*.o' -newer "$KV_DIR/.build-start" 2>/dev/null | wc -l)
@@ -192,10 +209,10 @@ info "kernel: building $KV_NAME with $JOBS job(s) (log: ${LOG#"$ROOT"/})"
 touch "$KV_DIR/.build-start"
 start=$(date +%s)
 if [ "${V:-0}" = 1 ]; then
-	make -C "$SRC" O="$OUT" -j"$JOBS" CC="$cc" LOCALVERSION="$localversion" bzImage
+	make -C "$SRC" O="$OUT" -j"$JOBS" "${karch[@]}" CC="$cc" LOCALVERSION="$localversion" "$KV_TARGET"
 else
 	progress_run "kernel: $KV_NAME" "$LOG" objects \
-		make -C "$SRC" O="$OUT" -j"$JOBS" CC="$cc" LOCALVERSION="$localversion" bzImage ||
+		make -C "$SRC" O="$OUT" -j"$JOBS" "${karch[@]}" CC="$cc" LOCALVERSION="$localversion" "$KV_TARGET" ||
 		{ tail -n 40 "$LOG" >&2; die "kernel: the build of $KV_NAME failed (full log: $LOG)"; }
 fi
 n=$(find "$OUT" -name '*.o' | wc -l)
@@ -209,11 +226,11 @@ info "kernel: $release ready in $SECONDS s (compile and link $(($(date +%s) - st
 # test, built against this tree's UAPI headers into build/kernel/<variant>/
 # selftests/, where the board tests (ci/tests/board/kernel-*.sh) run them.
 SELFTESTS=$KV_DIR/selftests
-run make -C "$SRC" O="$OUT" LOCALVERSION="$localversion" headers_install
+run make -C "$SRC" O="$OUT" "${karch[@]}" LOCALVERSION="$localversion" headers_install
 for t in cma dmabuf-heaps; do
 	[ -d "$SRC/tools/testing/selftests/$t" ] || { rm -rf "${SELFTESTS:?}/$t"; continue; }
 	mkdir -p "$SELFTESTS/$t"
 	run make -C "$SRC/tools/testing/selftests/$t" OUTPUT="$SELFTESTS/$t" \
-		KHDR_INCLUDES="-isystem $OUT/usr/include" CC=gcc
+		KHDR_INCLUDES="-isystem $OUT/usr/include" "${karch[@]}" CC="${KV_CROSS}gcc"
 done
 info "kernel: selftests in ${SELFTESTS#"$ROOT"/}"

@@ -80,7 +80,46 @@ else
 	t_fail "git:HEAD resolves"
 fi
 
+# the architecture: one more dimension of every variant
+kernel_variant cmakit x86_64
+x86=("$KV_NAME" "$KV_LOCALVERSION" "$KV_HASH")
+t_eq "ARCH=x86_64 is the default variant (build/kernel/cmakit, bzImage)" \
+	"cmakit $h_cmakit build/kernel/cmakit/out/arch/x86/boot/bzImage" "$KV_NAME $KV_HASH ${KV_IMAGE#"$ROOT"/}"
+for v in cmakit stock debug; do
+	kernel_variant "$v"
+	want=$KV_LOCALVERSION
+	kernel_variant "$v" arm64
+	t_eq "$v on arm64 builds in build/kernel/$v-arm64" "$v-arm64" "$KV_NAME"
+	tag=$(echo "$want" | cut -d- -f2)
+	[[ $KV_LOCALVERSION =~ ^-$tag-[0-9a-f]{12}(-dbg)?-arm64$ ]] && [ "$KV_LOCALVERSION" != "$want-arm64" ] &&
+		t_ok "$v on arm64: its own release ($KV_LOCALVERSION), its hash covering the arm64 fragments" ||
+		t_fail "$v on arm64: its own release, its hash covering the arm64 fragments" "x86: $want, arm64: $KV_LOCALVERSION"
+done
+kernel_variant cmakit arm64
+t_eq "arm64: defconfig, the Image target, aarch64-linux-gnu-" "defconfig Image aarch64-linux-gnu- arm64" \
+	"$KV_DEFCONFIG $KV_TARGET $KV_CROSS $KV_KARCH"
+t_eq "arm64: the image is arch/arm64/boot/Image" build/kernel/cmakit-arm64/out/arch/arm64/boot/Image "${KV_IMAGE#"$ROOT"/}"
+t_eq "arm64: the board's fragments follow trim.config" \
+	"trim.config arm64-trim.config arm64.config cmakit.config series.config" \
+	"$(basename -a "${KV_FRAGMENTS[@]}" | paste -sd ' ')"
+kernel_variant stock arm64
+t_eq "arm64 stock: the same fragments minus the series' options" \
+	"trim.config arm64-trim.config arm64.config cmakit.config" "$(basename -a "${KV_FRAGMENTS[@]}" | paste -sd ' ')"
+kernel_variant "series:$tmp/bare" arm64
+t_eq "arm64 series:DIR builds in build/kernel/series-<hash>-arm64" "series-$KV_HASH-arm64" "$KV_NAME"
+t_eq "ARCH=aarch64 in the environment is arm64" cmakit-arm64 "$(ARCH=aarch64 kernel_variant cmakit && echo "$KV_NAME")"
+t_eq "ARCH=x86 in the environment is x86_64" "${x86[0]} ${x86[1]}" \
+	"$(ARCH=x86 kernel_variant cmakit && echo "$KV_NAME $KV_LOCALVERSION")"
+for f in ci/kernel/arm64-trim.config ci/kernel/arm64.config; do
+	[ "$(head -n1 "$f")" = "# SPDX-License-Identifier: GPL-2.0" ] &&
+		! grep -vE '^(#.*|CONFIG_[A-Z0-9_]+=.*|)$' "$f" >/dev/null &&
+		t_ok "$f: an SPDX header and config lines only" ||
+		t_fail "$f: an SPDX header and config lines only" "$(grep -vE '^(#.*|CONFIG_[A-Z0-9_]+=.*|)$' "$f" | head -3)"
+done
+
 # 2. bad input: one line, status 2, before anything is built ----------------------
+one_line "an unknown architecture: one line naming it, status 2" 2 "unknown architecture 'mips'" \
+	env ARCH=mips bash ci/kernel/build.sh
 one_line "an unknown variant: one line naming it, status 2" 2 "unknown variant 'nope'" \
 	env KERNEL=nope bash ci/kernel/build.sh
 mkdir -p "$tmp/empty"
@@ -103,6 +142,10 @@ one_line "make vm with an unknown variant: one line, status 2" 2 "unknown varian
 	make_vm KERNEL=nope CMD=true
 one_line "ci/vm/run.sh with an unknown variant: one line, status 127" 127 "unknown variant 'nope'" \
 	env KERNEL=nope bash ci/vm/run.sh -- true
+one_line "make vm with an unknown architecture: one line, status 2" 2 "unknown architecture 'mips'" \
+	make_vm ARCH=mips CMD=true
+one_line "ci/vm/run.sh with an unknown architecture: one line, status 127" 127 "unknown architecture 'mips'" \
+	bash ci/vm/run.sh --arch mips -- true
 one_line "make regress without BASE: one line, status 2" 2 "BASE is not set" \
 	env -u BASE CAND=cmakit bash ci/regress.sh
 one_line "make regress with an unknown variant: one line, status 2" 2 "unknown variant 'nope'" \

@@ -15,13 +15,23 @@ boot's memory layout, its page placement and the host's load at the time,
 so they are not independent draws; a boot is.
 
 ``power`` measures how often `compare` (the rule `make regress` applies)
-flags a candidate: each trial draws --runs runs of each side, without
-replacement, from pools of real runs (one boot each), and the rate of FAIL
-verdicts is reported with a Clopper-Pearson 95% interval. The false-alarm
-rate comes from trials that split the baseline pool into two disjoint halves
-of --runs runs each. Trials drawn from one pool share runs, so the interval
-is narrower than that of as many independent experiments would be; the
-pools' sizes are printed with it.
+flags a candidate, on pools of real runs (one boot each) that alternated in
+time (B C B C ...). `make regress` compares such runs in adjacent pairs, and
+so does every trial here:
+
+  flagged       each trial takes --runs of the adjacent (baseline, candidate)
+                pairs; every such combination is tried (at most --trials of
+                them, drawn at random when there are more);
+  false alarm   each trial takes --runs pairs of consecutive boots of the
+                same kernel (baseline 1 and 2, 3 and 4, ...; the same for the
+                candidate's pool), one of each pair on either side.
+                Consecutive boots of one kernel are further apart in time
+                than a (baseline, candidate) pair, so their drift is larger:
+                this errs on the side of false alarms.
+
+The rates come with Clopper-Pearson 95% intervals over the trials. Trials
+share boots, so those intervals are narrower than as many independent
+experiments would give; the number of boots behind them is printed too.
 """
 
 import argparse
@@ -156,34 +166,62 @@ def clopper_pearson(k, n, conf=0.95):
     return lo, hi
 
 
+def _combos(n, k, limit, rng):
+    """Index tuples of k out of n: all of them, or LIMIT drawn without repeats."""
+    from itertools import combinations
+    from math import comb
+    if comb(n, k) <= limit:
+        return list(combinations(range(n), k))
+    seen = set()
+    while len(seen) < limit:
+        seen.add(tuple(sorted(rng.choice(n, k, replace=False).tolist())))
+    return sorted(seen)
+
+
 def power(base_dirs, cand_dirs, runs=3, trials=200, seed=1, threshold=0.10, alpha=0.05):
-    from .compare import compare_runs
+    from .compare import compare_runs, time_pairs
     from .runs import load_run
-    base = [load_run(d) for d in base_dirs]
-    cand = [load_run(d) for d in cand_dirs]
-    if len(base) < 2 * runs or len(cand) < runs:
+    base = sorted((load_run(d) for d in base_dirs), key=lambda r: r.started)
+    cand = sorted((load_run(d) for d in cand_dirs), key=lambda r: r.started)
+    pairs = time_pairs(base, cand)
+    if pairs is None:
         raise InputError(base_dirs[0] if base_dirs else "-",
-                         f"need {2 * runs} baseline and {runs} candidate runs, have {len(base)} and {len(cand)}")
+                         "the baseline and candidate runs do not alternate in time (B C B C ...), "
+                         "so they cannot be paired")
+    if len(pairs) < runs:
+        raise InputError(base_dirs[0], f"need {runs} (baseline, candidate) pairs, have {len(pairs)}")
     rng = np.random.default_rng(seed)
-    out = {"runs_per_side": runs, "trials": trials, "pool": [len(base), len(cand)]}
-    for key, draw in (("flagged", lambda: ([base[i] for i in rng.choice(len(base), runs, replace=False)],
-                                           [cand[i] for i in rng.choice(len(cand), runs, replace=False)])),
-                      ("false_alarm", lambda: (lambda idx: ([base[i] for i in idx[:runs]],
-                                                            [base[i] for i in idx[runs:2 * runs]]))(
-                          rng.permutation(len(base))))):
+    same = [(pool[i], pool[i + 1]) for pool in (base, cand) for i in range(0, len(pool) - 1, 2)]
+    out = {"design": "paired", "runs_per_side": runs, "pool": [len(base), len(cand)],
+           "threshold": threshold, "alpha": alpha}
+
+    def rate(key, trial_sides):
         k = 0
         metrics = {}
-        for _ in range(trials):
-            b, c = draw()
-            v = compare_runs(b, c, threshold, alpha, runs)
+        for b, c in trial_sides:
+            v = compare_runs(b, c, threshold, alpha, runs, paired=True)
             if v["status"] == "FAIL":
                 k += 1
                 for r in v["metrics"]:
                     if r["status"] == "FAIL":
                         metrics[r["name"]] = metrics.get(r["name"], 0) + 1
-        lo, hi = clopper_pearson(k, trials)
-        out[key] = {"count": k, "rate": k / trials, "lo": lo, "hi": hi,
+        n = len(trial_sides)
+        lo, hi = clopper_pearson(k, n)
+        out[key] = {"count": k, "trials": n, "rate": k / n, "lo": lo, "hi": hi,
                     "metrics": dict(sorted(metrics.items(), key=lambda x: -x[1])[:5])}
+
+    flagged = [([base[pairs[i][0]] for i in t], [cand[pairs[i][1]] for i in t])
+               for t in _combos(len(pairs), runs, trials, rng)]
+    rate("flagged", flagged)
+    alarms = []
+    if len(same) >= runs:
+        for t in _combos(len(same), runs, trials, rng):
+            flip = rng.integers(0, 2, runs)
+            alarms.append(([same[i][f] for i, f in zip(t, flip)], [same[i][1 - f] for i, f in zip(t, flip)]))
+    if not alarms:
+        raise InputError(base_dirs[0], f"need {runs} pairs of consecutive boots of one kernel for the "
+                         f"false-alarm trials, have {len(same)}")
+    rate("false_alarm", alarms)
     return out
 
 
@@ -200,11 +238,12 @@ def main(argv=None):
     w.add_argument("--runs", type=int, default=3)
     w.add_argument("--trials", type=int, default=200)
     w.add_argument("--seed", type=int, default=1)
+    w.add_argument("--threshold", type=float, default=10.0, help="percent (default 10, as make regress)")
     w.add_argument("--json")
     a = p.parse_args(argv)
     try:
         if a.cmd == "power":
-            res = power(a.base, a.cand, a.runs, a.trials, a.seed)
+            res = power(a.base, a.cand, a.runs, a.trials, a.seed, a.threshold / 100.0)
         else:
             res = ratios(a.dir, a.resamples, a.seed)
     except InputError as e:
@@ -213,9 +252,10 @@ def main(argv=None):
     if a.cmd == "power":
         for key, what in (("flagged", "candidate flagged"), ("false_alarm", "equal kernels flagged")):
             r = res[key]
-            print(f"{what}: {r['count']} of {res['trials']} trials = {r['rate']:.1%} "
-                  f"(95% interval {r['lo']:.1%}-{r['hi']:.1%}; {res['runs_per_side']} runs a side from pools of "
-                  f"{res['pool'][0]} baseline and {res['pool'][1]} candidate boots)"
+            print(f"{what}: {r['count']} of {r['trials']} trials = {r['rate']:.1%} "
+                  f"(95% interval {r['lo']:.1%}-{r['hi']:.1%}; {res['runs_per_side']} pairs of runs per trial "
+                  f"from {res['pool'][0]} baseline and {res['pool'][1]} candidate boots, threshold "
+                  f"{100 * res['threshold']:.0f}%)"
                   + (f"; metrics: {', '.join(f'{m} {n}' for m, n in r['metrics'].items())}" if r["metrics"] else ""))
         if a.json:
             with open(a.json, "w") as f:

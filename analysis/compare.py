@@ -16,6 +16,18 @@ missing on one side), DONE (a measurement with no better direction, shown for
 information). The verdict is FAIL if any metric FAILs, ERROR if the inputs
 do not allow a comparison, else PASS.
 
+Runs that alternate in time (B C B C ..., as `make regress` boots them) are
+compared in pairs instead: boots of one kernel on a shared machine drift
+with its load far more than adjacent boots differ, so each candidate run is
+set against the baseline run next to it. Per metric, the paired relative
+differences (c_i - b_i) / median(b) in the bad direction go through a
+one-sided t-test; a metric FAILs when it is significant (p <= alpha) and
+their mean is worse than the threshold. (No Holm adjustment here: the
+latency metrics move together, and with three pairs it would leave no
+power; the threshold on the mean is what keeps equal kernels PASS.) The verdict gives the mean with its
+95% t-interval. The pooled per-allocation test is not used for paired runs:
+allocations within one boot share that boot's drift and are not independent.
+
 This module computes the verdict; its page is report.html_verdict, the
 command (files written, lines printed) is cli.py's.
 """
@@ -129,10 +141,99 @@ def compare_metric(name, base, cand, threshold, alpha, min_runs):
     return row
 
 
-def compare_runs(base_runs, cand_runs, threshold=0.10, alpha=0.05, min_runs=3):
-    """The verdict document for two lists of loaded runs."""
+def time_pairs(base_runs, cand_runs):
+    """Adjacent (baseline, candidate) pairs of runs that alternate in time, as
+    index pairs, or None when the runs do not alternate (start times unknown
+    or equal, unequal counts, or a run left without its neighbour)."""
+    if not base_runs or len(base_runs) != len(cand_runs):
+        return None
+    seq = [(r.started, 0, i) for i, r in enumerate(base_runs)] + \
+          [(r.started, 1, i) for i, r in enumerate(cand_runs)]
+    if any(t <= 0 for t, _, _ in seq) or len({t for t, _, _ in seq}) != len(seq):
+        return None
+    seq.sort()
+    pairs = []
+    for k in range(0, len(seq), 2):
+        (_, s1, i1), (_, s2, i2) = seq[k], seq[k + 1]
+        if s1 == s2:
+            return None
+        pairs.append((i1, i2) if s1 == 0 else (i2, i1))
+    return pairs
+
+
+def compare_paired(name, base, cand, threshold, alpha, min_runs):
+    """One metric from per-run values of paired runs (base[i] next to cand[i];
+    None where a run lacks the metric)."""
+    unit, direction = metric_spec(name)
+    keep = [(b, c) for b, c in zip(base, cand) if b is not None and c is not None]
+    b = np.asarray([x for x, _ in keep], dtype=float)
+    c = np.asarray([y for _, y in keep], dtype=float)
+    row = {"name": name, "unit": unit, "direction": direction, "paired": True,
+           "base": {"n": int(len([x for x in base if x is not None])), "median": _median(b),
+                    "values": [x for x in base]},
+           "candidate": {"n": int(len([y for y in cand if y is not None])), "median": _median(c),
+                         "values": [y for y in cand]},
+           "pairs": len(keep), "change": None, "change_lo": None, "change_hi": None,
+           "p_value": None, "u": None, "cliffs_delta": None, "note": ""}
+    if not len(keep):
+        row["status"] = "SKIP"
+        row["note"] = "absent in the " + ("baseline" if all(x is None for x in base) else "candidate")
+        return row
+    mb = row["base"]["median"]
+    scale = abs(mb) if mb != 0 else 1.0
+    d = (c - b) / scale                        # relative to the baseline's median
+    row["change"] = float(d.mean()) if mb != 0 else (0.0 if not d.any() else float(np.sign(d.mean()) * np.inf))
+    if direction is None:
+        row["status"] = "DONE"
+        return row
+    if len(keep) < min_runs:
+        row["status"] = "ERROR"
+        row["note"] = f"needs {min_runs} pairs of runs"
+        return row
+    w = d if direction == "lower" else -d      # worse is positive
+    n = len(w)
+    sd = float(w.std(ddof=1))
+    if sd == 0:
+        p = 0.0 if w.mean() > 0 else 1.0
+        half = 0.0
+    else:
+        se = sd / np.sqrt(n)
+        p = float(stats.t.sf(w.mean() / se, n - 1))
+        half = float(stats.t.ppf(0.975, n - 1) * se)
+    lo, hi = float(d.mean() - half), float(d.mean() + half)
+    row.update(p_value=p, change_lo=lo, change_hi=hi)
+    worse = float(w.mean())
+    if mb == 0 and d.any():
+        worse = float(np.sign(worse) * np.inf)
+    if p <= alpha and worse > threshold:
+        row["status"] = "FAIL"
+        row["note"] = f"{100 * worse:.1f}% worse in {n} pairs (threshold {100 * threshold:.0f}%)"
+    else:
+        row["status"] = "PASS"
+        better_p = float(stats.t.sf(-w.mean() / se, n - 1)) if sd else (0.0 if w.mean() < 0 else 1.0)
+        if -worse > threshold and better_p <= alpha:
+            row["note"] = f"{100 * -worse:.1f}% better in {n} pairs"
+        elif p <= alpha:
+            row["note"] = "significant but below the threshold"
+    return row
+
+
+def compare_runs(base_runs, cand_runs, threshold=0.10, alpha=0.05, min_runs=3, paired=None):
+    """The verdict document for two lists of loaded runs. PAIRED: True compares
+    base_runs[i] with cand_runs[i]; None (the default) pairs runs that
+    alternate in time (time_pairs) and compares the rest unpaired; False never
+    pairs."""
     bm = [run_metrics(r) for r in base_runs]
     cm = [run_metrics(r) for r in cand_runs]
+    pairs = None
+    if paired is True:
+        if len(base_runs) != len(cand_runs):
+            raise ValueError("paired runs need as many baseline as candidate runs")
+        pairs = [(i, i) for i in range(len(base_runs))]
+    elif paired is None:
+        pairs = time_pairs(base_runs, cand_runs)
+    if pairs is not None:
+        return _compare_paired_runs(base_runs, cand_runs, bm, cm, pairs, threshold, alpha, min_runs)
     names = []
     for m in bm + cm:
         names += [k for k in m if k not in names]
@@ -158,6 +259,31 @@ def compare_runs(base_runs, cand_runs, threshold=0.10, alpha=0.05, min_runs=3):
             r["status"] = "PASS"
             r["note"] = (f"{r['note']}, but the pooled per-allocation test is not significant "
                          f"(Holm-adjusted p {padj:.3g})")
+    return _verdict(base_runs, cand_runs, rows, threshold, alpha, min_runs, None,
+                    "FAIL = one-sided Mann-Whitney U over per-run values p <= alpha, and the pooled "
+                    "per-allocation test (Mann-Whitney U; Fisher's exact for success rates) "
+                    "Holm-adjusted over metrics p <= alpha, and the median change worse than the threshold")
+
+
+def _compare_paired_runs(base_runs, cand_runs, bm, cm, pairs, threshold, alpha, min_runs):
+    names = []
+    for m in bm + cm:
+        names += [k for k in m if k not in names]
+    rows = []
+    for name in names:
+        b = [bm[i].get(name) for i, _ in pairs]
+        c = [cm[j].get(name) for _, j in pairs]
+        r = compare_paired(name, b, c, threshold, alpha, min_runs)
+        r["pooled_p"] = r["pooled_p_holm"] = None
+        rows.append(r)
+    return _verdict(base_runs, cand_runs, rows, threshold, alpha, min_runs,
+                    [[base_runs[i].run_id, cand_runs[j].run_id] for i, j in pairs],
+                    "FAIL = runs paired with their neighbour in time; one-sided t-test over the paired "
+                    "differences relative to the baseline's median p <= alpha, and their mean worse "
+                    "than the threshold")
+
+
+def _verdict(base_runs, cand_runs, rows, threshold, alpha, min_runs, pairs, test):
     status = "PASS"
     problems = []
     if len(base_runs) < min_runs or len(cand_runs) < min_runs:
@@ -172,13 +298,13 @@ def compare_runs(base_runs, cand_runs, threshold=0.10, alpha=0.05, min_runs=3):
                 "scenarios": sorted({r.scenario for r in runs}),
                 "kernels": sorted({r.kernel for r in runs})}
 
-    return {"schema": VERDICT_SCHEMA, "status": status, "threshold": threshold, "alpha": alpha,
-            "min_runs": min_runs,
-            "test": ("FAIL = one-sided Mann-Whitney U over per-run values p <= alpha, and the pooled "
-                     "per-allocation test (Mann-Whitney U; Fisher's exact for success rates) "
-                     "Holm-adjusted over metrics p <= alpha, and the median change worse than the threshold"),
-            "problems": problems, "base": side(base_runs), "candidate": side(cand_runs),
-            "regressions": [r["name"] for r in rows if r["status"] == "FAIL"], "metrics": rows}
+    doc = {"schema": VERDICT_SCHEMA, "status": status, "threshold": threshold, "alpha": alpha,
+           "min_runs": min_runs, "test": test, "design": "paired" if pairs is not None else "unpaired",
+           "problems": problems, "base": side(base_runs), "candidate": side(cand_runs),
+           "regressions": [r["name"] for r in rows if r["status"] == "FAIL"], "metrics": rows}
+    if pairs is not None:
+        doc["pairs"] = pairs
+    return doc
 
 
 def compare_dirs(base_dir, cand_dir, threshold=0.10, alpha=0.05, min_runs=3):

@@ -224,6 +224,8 @@ def run_regress(regress_dir, store=None, dashboard=None, alpha=0.05, min_runs=3,
     out = {"schema": VERDICT_SCHEMA, "id": manifest["id"], "status": "PASS", "threshold": threshold,
            "alpha": alpha, "min_runs": min_runs, "base": manifest["base"], "cand": manifest["cand"],
            "scenarios": {}, "regressions": [], "problems": [], "kcidb": "kcidb.json", "dashboard": None}
+    if isinstance(manifest.get("board"), dict):
+        out["board"] = manifest["board"]
     kc_input = []
     pages = []
     for scen, (base_runs, cand_runs) in sides.items():
@@ -269,7 +271,8 @@ def run_regress(regress_dir, store=None, dashboard=None, alpha=0.05, min_runs=3,
         b, c = manifest["base"], manifest["cand"]
         print(f"regress {manifest['id']}: {out['status']}: candidate {c['release']}"
               f"{' (' + c['variant'] + ')' if c.get('variant') else ''} against baseline {b['release']}"
-              f"{' (' + b['variant'] + ')' if b.get('variant') else ''}, threshold {100 * threshold:.0f}%")
+              f"{' (' + b['variant'] + ')' if b.get('variant') else ''}, threshold {100 * threshold:.0f}%"
+              + (f", clock {out['board']['clock']}" if isinstance(out.get("board", {}).get("clock"), str) else ""))
         for scen, s in out["scenarios"].items():
             print(f"  {s['status']:5} {scen} ({s['runs']['base']} baseline, {s['runs']['cand']} candidate runs"
                   f"{', ' + str(len(s['regressions'])) + ' regressed metrics' if s['regressions'] else ''})")

@@ -15,6 +15,11 @@
 # (percent, default 10) is the smallest change of a median that counts.
 # BASE_APPEND and CAND_APPEND add kernel arguments to one side's boots (the
 # same kernel with two settings, e.g. a fail_cma_delay or a placement policy).
+# BASE_BEFORE and CAND_BEFORE: a command one side's boards run before the
+# scenario (as root, e.g. writing a debugfs knob); it ends with the boot.
+# VM_ICOUNT=SHIFT boots the board with a guest clock that counts instructions
+# (ci/vm/run.sh --icount, one guest CPU): timings that the host's load does not
+# move, for a shared CI machine. The manifest records the clock.
 #
 # Exit status: 0 no regression, 1 a regression (the summary names the
 # scenario and metric), 2 could not compare (bad variant, a kernel that does
@@ -81,9 +86,9 @@ for ((i = 1; i <= RUNS; i++)); do
 	for s in "${scenarios[@]}"; do
 		for side in base cand; do
 			if [ $side = base ]; then
-				v=$BASE rel=$base_release app=${BASE_APPEND:-}
+				v=$BASE rel=$base_release app=${BASE_APPEND:-} before=${BASE_BEFORE:-}
 			else
-				v=$CAND rel=$cand_release app=${CAND_APPEND:-}
+				v=$CAND rel=$cand_release app=${CAND_APPEND:-} before=${CAND_BEFORE:-}
 			fi
 			n=$((n + 1))
 			left=
@@ -95,7 +100,7 @@ for ((i = 1; i <= RUNS; i++)); do
 			info "regress: boot $n of $total: $s on $side ($v)$left"
 			rd=$STORE/$s/$rel/$id-$side$i
 			if ! out=$(KERNEL=$v VM_APPEND="${VM_APPEND:-}${VM_APPEND:+ }$app" RUN_DIR=$rd RUN_REPORT=0 \
-				bash ci/run.sh "$s" 2>&1); then
+				RUN_BEFORE=$before bash ci/run.sh "$s" 2>&1); then
 				echo "$out" | tail -n 5 | sed 's/^/regress:   /' >&2
 				bad "run $i of $s on $side ($v) failed; its files: $rd"
 			fi
@@ -114,20 +119,26 @@ done
 	"$BASE" "$base_release" "$base_hash" "$base_config" \
 	"$CAND" "$cand_release" "$cand_hash" "$cand_config" \
 	"$(git rev-parse HEAD 2>/dev/null || echo unknown)" "$(uname -m)" "${BASE_APPEND:-}" "${CAND_APPEND:-}" \
+	"${BASE_BEFORE:-}" "${CAND_BEFORE:-}" \
 	"${args[@]}" <<'PY'
 import datetime, json, sys
 a = sys.argv[1:]
 out, rid, runs, thr = a[0], a[1], int(a[2]), float(a[3]) / 100
-def side(v, rel, h, cfg, app):
+def side(v, rel, h, cfg, app, before):
     d = {"variant": v, "release": rel, "arch": a[13], "git_commit": a[12], "patches": h, "config": cfg}
     if app:
         d["append"] = app
+    if before:
+        d["before"] = before
     return d
+import os
+ic = os.environ.get("VM_ICOUNT", "")
 doc = {"schema": "cmakit.regress/1.0", "id": rid,
+       "board": {"clock": f"icount, shift {ic}" if ic else "host", "pairing": "alternating boots"},
        "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
        "runs": runs, "threshold": thr,
-       "base": side(*a[4:8], a[14]), "cand": side(*a[8:12], a[15]), "scenarios": {}}
-rest = a[16:]
+       "base": side(*a[4:8], a[14], a[16]), "cand": side(*a[8:12], a[15], a[17]), "scenarios": {}}
+rest = a[18:]
 for i in range(0, len(rest), 3):
     doc["scenarios"][rest[i]] = {"base": rest[i + 1].split(), "cand": rest[i + 2].split()}
 with open(out + ".tmp", "w") as f:

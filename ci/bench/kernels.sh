@@ -15,12 +15,19 @@
 # workload and each tool's ratio against the bare run of the same boots, each
 # with a bootstrap 95% interval that resamples whole boots. Goal for the
 # kernels: at most 1.01. Raw documents stay in results/bench-kernels-*/.
+#
+# The boards' clock is CMAKIT_BENCH_KERNELS_ICOUNT (default 3: ci/vm/run.sh
+# --icount 3, an instruction-counting guest clock on one guest CPU, so the
+# ratios measure the work each kernel and tool adds, not the host's load at
+# the time; "host" for the host's clock and two guest CPUs).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 
 if [ "${1:-}" != --board ]; then
 	. "$ROOT/ci/lib.sh"
 	BOOTS=${CMAKIT_BENCH_KERNELS_BOOTS:-5}
+	ICOUNT=${CMAKIT_BENCH_KERNELS_ICOUNT:-3}
+	case $ICOUNT in host) ICOUNT= ;; [0-9] | 10) ;; *) die "bench kernels: CMAKIT_BENCH_KERNELS_ICOUNT must be a shift of 0 to 10 or 'host', got '$ICOUNT'" ;; esac
 	read -ra kernels <<<"${CMAKIT_BENCH_KERNELS:-stock cmakit}"
 	[ -x "$ROOT/build/cmabench/cmabench" ] || die "bench kernels: build/cmabench/cmabench missing (make tools)"
 	for k in "${kernels[@]}"; do
@@ -28,7 +35,8 @@ if [ "${1:-}" != --board ]; then
 	done
 	out=$ROOT/results/bench-kernels-$(date +%Y%m%d-%H%M%S)
 	mkdir -p "$out"
-	info "bench kernels: ${kernels[*]} alternating, $BOOTS boots each, results in ${out#"$ROOT"/}"
+	info "bench kernels: ${kernels[*]} alternating, $BOOTS boots each, clock ${ICOUNT:+icount }${ICOUNT:-host}, results in ${out#"$ROOT"/}"
+	echo "${ICOUNT:+icount$ICOUNT}${ICOUNT:-host}" >"$out/clock"
 	n=0
 	t0=$(date +%s)
 	for ((i = 1; i <= BOOTS; i++)); do
@@ -36,7 +44,7 @@ if [ "${1:-}" != --board ]; then
 			n=$((n + 1))
 			info "bench kernels: boot $n of $((BOOTS * ${#kernels[@]})) ($k), $(($(date +%s) - t0)) s so far"
 			mkdir -p "$out/$k-$i"
-			KERNEL=$k VM_QUIET=1 CMAKIT_BENCH_OUT=$out/$k-$i "$ROOT/ci/vm/run.sh" --cma 256M --timeout 2400 -- \
+			KERNEL=$k VM_ICOUNT=$ICOUNT VM_QUIET=1 CMAKIT_BENCH_OUT=$out/$k-$i "$ROOT/ci/vm/run.sh" --cma 256M --timeout 2400 -- \
 				bash "$ROOT/ci/bench/kernels.sh" --board </dev/null >"$out/$k-$i.log" 2>&1 ||
 				{ tail -n 5 "$out/$k-$i.log" >&2; echo "bench kernels: boot $n ($k) failed" >&2; }
 		done

@@ -6,7 +6,13 @@
 
 SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-export ROOT V DEBUG KERNEL
+export ROOT V DEBUG KERNEL ARCH
+
+# ARCH=arm64: the arm64 kernel (build/kernel/<variant>-arm64), board
+# (qemu-system-aarch64 -M virt) and tools; unset or x86_64 the host's.
+# The tools' own Makefiles take the kernel's names (x86, arm64).
+BOARD_ARCH := $(if $(filter arm64 aarch64,$(ARCH)),arm64,x86_64)
+TOOLS_ARCH := $(if $(ARCH),ARCH=$(if $(filter arm64,$(BOARD_ARCH)),arm64,$(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')))
 
 ifeq ($(V),1)
 Q :=
@@ -15,12 +21,12 @@ Q := @
 endif
 
 # Board settings, passed to ci/vm/run.sh
-export VM_MEM VM_CPUS VM_CMA VM_APPEND VM_TIMEOUT VM_OUT
+export VM_MEM VM_CPUS VM_CMA VM_DT_CMA VM_APPEND VM_TIMEOUT VM_OUT
 
 TOOL_DIRS := $(patsubst %/Makefile,%,$(wildcard tools/*/Makefile bpf/Makefile))
 C_SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -vE '^(kernel-patches|tools/include)/')
 
-.PHONY: all help deps kernel tools bpf fuzz vm test run bench regress stress clean distclean lint format
+.PHONY: all help deps kernel tools bpf fuzz vm test run bench regress stress clean distclean lint format bundle
 
 all: kernel tools
 
@@ -32,6 +38,7 @@ help:
 	@echo '  bpf       build the BPF tools only'
 	@echo '  fuzz      run the trace parser fuzzer (FUZZ_SECONDS=600)'
 	@echo '  vm        run CMD in the virtual board: make vm CMD="cat /proc/meminfo"'
+	@echo '  bundle    build/bundle/cmakit-<arch>.tar.gz: static tools for a real board (ARCH=arm64|x86_64)'
 	@echo '  run       the main job: boot the board, run SCENARIO, write results/'
 	@echo '  test      unit tests and in-board tests; ends with "N passed, N failed"'
 	@echo '  bench     benchmarks, as ratios measured side by side in one run'
@@ -41,7 +48,9 @@ help:
 	@echo '  regress   BASE=<variant> CAND=<variant> [SCENARIOS=...] [RUNS=5]: a verdict'
 	@echo '  stress    the kernel under 10000 faults per stage, 100000 ioctls, 100 kills (debug kernel)'
 	@echo 'variables: V=1 verbose, KERNEL=<variant> (kernel, vm, run, test, bench; DEBUG=1 means'
-	@echo '           KERNEL=debug), VM_MEM VM_CPUS VM_CMA VM_APPEND VM_TIMEOUT'
+	@echo '           KERNEL=debug), ARCH=x86_64|arm64 (kernel, vm, test, tools: the arm64 board'
+	@echo '           is QEMU virt with its CMA areas in the device tree), VM_MEM VM_CPUS VM_CMA'
+	@echo '           VM_DT_CMA VM_APPEND VM_TIMEOUT'
 
 deps:
 	$(Q)bash ci/deps.sh
@@ -50,10 +59,14 @@ kernel: deps
 	$(Q)bash ci/kernel/build.sh
 
 tools: deps
-	$(Q)for d in $(TOOL_DIRS); do $(MAKE) --no-print-directory -C $$d || exit 1; done
+	$(Q)for d in $(TOOL_DIRS); do $(MAKE) --no-print-directory -C $$d $(TOOLS_ARCH) || exit 1; done
 
 bpf: deps kernel
-	$(Q)[ ! -f bpf/Makefile ] || $(MAKE) --no-print-directory -C bpf
+	$(Q)[ ! -f bpf/Makefile ] || $(MAKE) --no-print-directory -C bpf $(TOOLS_ARCH)
+
+# build/bundle/cmakit-$(BOARD_ARCH).tar.gz: the static tools for a real board
+bundle: deps
+	$(Q)bash ci/bundle/bundle.sh $(BOARD_ARCH)
 
 fuzz: deps
 	$(Q)[ ! -f tools/cmatrace/Makefile ] || $(MAKE) --no-print-directory -C tools/cmatrace fuzz
@@ -65,7 +78,8 @@ vm: kernel
 run: kernel tools
 	$(Q)bash ci/run.sh $(SCENARIO)
 
-test: kernel tools
+# The arm64 board suite needs no host-built tools (its tests are shell)
+test: kernel $(if $(filter arm64,$(BOARD_ARCH)),,tools)
 	$(Q)bash ci/test.sh
 
 bench: kernel tools

@@ -22,19 +22,27 @@ fi
 release=$(cat "$KV_DIR/release")
 store=results/store-test-$$
 dash=results/dashboard-test-$$
-t0=$(date +%s)
-# The instruction-counting clock (one guest CPU): the host's load, which
-# swings on a shared CI machine, does not reach the timings.
-out=$(VM_ICOUNT=3 BASE=cmakit CAND=cmakit SCENARIOS=smoke RUNS=3 STORE=$store DASHBOARD=$dash \
-	bash ci/regress.sh 2>&1 </dev/null)
-rc=$?
-t_diag "make regress took $(($(date +%s) - t0)) s"
-t_eq "regress: cmakit against itself exits 0 (no regression)" 0 $rc
-[ $rc -eq 0 ] || t_diag "$(echo "$out" | tail -n 15)"
+# regress WHAT WANT-STATUS [VAR=VALUE...]: make regress of cmakit against
+# itself, smoke, three runs a side; sets out, rc and dir (its directory). The
+# instruction-counting clock (one guest CPU): the host's load, which swings on
+# a shared CI machine, does not reach the timings.
+regress() {
+	local what=$1 want=$2 t0
+	shift 2
+	t0=$(date +%s)
+	out=$(env "$@" VM_ICOUNT=3 BASE=cmakit CAND=cmakit SCENARIOS=smoke RUNS=3 STORE=$store \
+		DASHBOARD=$dash bash ci/regress.sh 2>&1 </dev/null)
+	rc=$?
+	t_diag "make regress, $what, took $(($(date +%s) - t0)) s"
+	t_eq "regress: $what exits $want" "$want" $rc
+	[ $rc -eq "$want" ] || t_diag "$(echo "$out" | tail -n 15)"
+	dir=$(echo "$out" | sed -n 's/^regress: verdict \(.*\)\/verdict.html .*/\1/p' | tail -n1)
+}
+
+regress "cmakit against itself (no regression)" 0
 echo "$out" | grep -q '^regress: boot 6 of 6: smoke on cand (cmakit), about' &&
 	t_ok "regress: says which boot of how many, and the time left" ||
 	t_fail "regress: says which boot of how many, and the time left" "$(echo "$out" | grep 'boot ' | tail -n2)"
-dir=$(echo "$out" | sed -n 's/^regress: verdict \(.*\)\/verdict.html .*/\1/p' | tail -n1)
 if [ -z "$dir" ] || [ ! -f "$dir/manifest.json" ]; then
 	t_fail "regress: names its directory, with a manifest" "$out"
 	rm -rf "$store" "$dash"
@@ -85,17 +93,10 @@ rm -rf "$dir"
 knob=/sys/kernel/debug/fail_cma_delay
 slow="echo alloc > $knob/stage && echo 5000 > $knob/delay-us && echo -1 > $knob/times"
 slow+=" && echo 0 > $knob/verbose && echo 100 > $knob/probability"
-t0=$(date +%s)
-out=$(VM_ICOUNT=3 BASE=cmakit CAND=cmakit CAND_BEFORE=$slow SCENARIOS=smoke RUNS=3 STORE=$store \
-	DASHBOARD=$dash bash ci/regress.sh 2>&1 </dev/null)
-rc=$?
-t_diag "make regress against a slower candidate took $(($(date +%s) - t0)) s"
-t_eq "regress: a candidate 5 ms slower per allocation exits 1 (regression)" 1 $rc
-[ $rc -eq 1 ] || t_diag "$(echo "$out" | tail -n 15)"
+regress "a candidate 5 ms slower per allocation (regression)" 1 CAND_BEFORE="$slow"
 echo "$out" | grep -q '^  REGRESSION smoke latency_' &&
 	t_ok "regress: the summary names the scenario and a latency metric" ||
 	t_fail "regress: the summary names the scenario and a latency metric" "$(echo "$out" | tail -n 8)"
-dir=$(echo "$out" | sed -n 's/^regress: verdict \(.*\)\/verdict.html .*/\1/p' | tail -n1)
 if [ -n "$dir" ] && [ -f "$dir/manifest.json" ]; then
 	t_eq "manifest: the candidate's command is recorded" "$slow" "$(jq -r .cand.before "$dir/manifest.json")"
 	t_eq "kcidb: the regression is a FAIL test" true \

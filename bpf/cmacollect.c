@@ -29,7 +29,6 @@ static struct env {
 	char **command;
 } env;
 
-const char *argp_program_version = "cmacollect 1.0";
 static const char doc[] =
 	"Run cmalat, cmafail and cmamigrate together and write one JSON document\n"
 	"(schema " SCHEMA ", see docs/bpf.md) for the run.\n"
@@ -57,21 +56,21 @@ static const struct argp_option opts[] = {
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
+	const struct tool_flag flags[] = {
+		{ 'm', &env.ms },
+		{ 'r', &env.records },
+		{},
+	};
+
+	if (set_tool_flag(flags, key))
+		return 0;
 	switch (key) {
 	case 'o':
 		env.output = arg;
 		break;
 	case 'd':
-		if (parse_s64(arg, 1, 99999999, &env.duration)) {
-			error_line("invalid duration: '%s'", arg);
-			argp_usage(state);
-		}
-		break;
-	case 'm':
-		env.ms = true;
-		break;
-	case 'r':
-		env.records = true;
+		parse_num_arg("duration", arg, MAX_SECONDS, state,
+			      &env.duration);
 		break;
 	case ARGP_KEY_ARG:
 		/* the command and its arguments, untouched */
@@ -83,6 +82,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	}
 	return 0;
 }
+
+static const struct tool_cli cli = { "cmacollect", ALL_PATHS, false,
+				     opts,	   parse_arg, doc };
 
 struct tool {
 	const char *name;
@@ -259,8 +261,7 @@ int main(int argc, char **argv)
 	time_t now;
 	size_t k;
 
-	if (tool_init("cmacollect", "auto, patched, stock, fentry, kprobe",
-		      false, opts, parse_arg, doc, argc, argv))
+	if (tool_init(&cli, argc, argv))
 		return 1;
 	if (env.command && env.duration) {
 		error_line("give a command or a duration, not both");

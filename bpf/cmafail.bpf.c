@@ -12,43 +12,14 @@
 #define INFLIGHT struct fail_info
 #define WANT_ACR_RESULT
 #define WANT_CMA_ALLOC_PROGS
+#define WANT_EVENTS
 #include "common.bpf.h"
 
 #define EBUSY 16
 
-const volatile struct tp_field f_start_name = {};
-const volatile struct tp_field f_start_count = {};
-const volatile struct tp_field f_start_align = {};
-const volatile struct tp_field f_fin_name = {};
-const volatile struct tp_field f_fin_count = {};
-const volatile struct tp_field f_fin_align = {};
-const volatile struct tp_field f_fin_page = {};
-const volatile struct tp_field f_fin_errorno = {};
-const volatile struct tp_field f_fin_retries = {};
-const volatile struct tp_field f_fin_elapsed = {};
-const volatile struct tp_field f_retry_pfn = {};
-const volatile struct tp_field f_retry_page = {};
-const volatile struct tp_field f_retry_count = {};
-/* cma_busy_page (the series) */
-const volatile struct tp_field f_busy_start = {};
-const volatile struct tp_field f_busy_end = {};
-const volatile struct tp_field f_busy_pfn = {};
-const volatile struct tp_field f_busy_stage = {};
-const volatile struct tp_field f_busy_reason = {};
-const volatile struct tp_field f_busy_refcount = {};
-const volatile struct tp_field f_busy_mapcount = {};
-const volatile struct tp_field f_busy_lru = {};
-const volatile struct tp_field f_busy_anon = {};
-const volatile struct tp_field f_busy_file = {};
-const volatile struct tp_field f_busy_shmem = {};
-const volatile struct tp_field f_busy_dirty = {};
-const volatile struct tp_field f_busy_writeback = {};
-const volatile struct tp_field f_busy_locked = {};
-const volatile struct tp_field f_busy_migratetype = {};
-/* cma_range_test (the series) or page_isolation:test_pages_isolated */
-const volatile struct tp_field f_test_start = {};
-const volatile struct tp_field f_test_end = {};
-const volatile struct tp_field f_test_failed = {};
+const volatile struct retry_fields f_retry = {};
+const volatile struct busy_fields f_busy = {};
+const volatile struct test_fields f_test = {};
 const volatile bool test_is_stock =
 	false; /* fin_pfn == end_pfn means success */
 
@@ -56,14 +27,6 @@ const volatile bool use_event_result = false; /* errorno, retries, elapsed_ns */
 const volatile bool report_retried = true;
 const volatile bool want_stack = true;
 const volatile bool count_ebusy = false; /* no cma_alloc_busy_retry event */
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-/* records the ring buffer had no room for */
-__u64 lost = 0;
 
 static __always_inline void init_alloc(struct fail_info *s, __u64 id)
 {
@@ -101,11 +64,9 @@ static __always_inline void finish(void *ctx, struct fail_info *s, int err,
 		goto out;
 	if (use_event_result)
 		s->ts_ns = bpf_ktime_get_ns() - elapsed;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&lost, 1);
+	e = event_reserve(sizeof(*e));
+	if (!e)
 		goto out;
-	}
 	bpf_probe_read_kernel(&e->info, sizeof(e->info), s);
 	e->stack_len =
 		want_stack ? bpf_get_stack(ctx, e->stack, sizeof(e->stack), 0) :
@@ -116,19 +77,6 @@ out:
 }
 
 /* ---- the cma:* events ----------------------------------------------------- */
-
-SEC("tracepoint/cma/cma_alloc_start")
-int tp_alloc_start(void *ctx)
-{
-	struct fail_info *s = begin();
-
-	if (!s)
-		return TP_PASS;
-	s->count = tp_read(ctx, &f_start_count);
-	s->align = tp_read(ctx, &f_start_align);
-	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
-	return TP_PASS;
-}
 
 /* Stock kernels only: the state of the page test_pages_isolated stopped at. */
 static __always_inline void read_page_state(struct fail_info *s,
@@ -173,9 +121,9 @@ int tp_busy_retry(void *ctx)
 	if (!s)
 		return TP_PASS;
 	s->busy_attempts++;
-	pfn = tp_read(ctx, &f_retry_pfn);
+	pfn = tp_read(ctx, &f_retry.pfn);
 	s->range_start = pfn;
-	s->range_end = pfn + tp_read(ctx, &f_retry_count);
+	s->range_end = pfn + tp_read(ctx, &f_retry.count);
 	/*
 	 * Stock 6.1 says nothing about the blocking page: find its struct page
 	 * from the range's first one (the memmap is virtually contiguous with
@@ -183,7 +131,7 @@ int tp_busy_retry(void *ctx)
 	 */
 	if (s->busy_src == BUSY_TEST && !s->has_state && s->busy_pfn >= pfn &&
 	    s->busy_pfn < s->range_end) {
-		page = tp_read(ctx, &f_retry_page);
+		page = tp_read(ctx, &f_retry.page);
 		if (page)
 			read_page_state(
 				s,
@@ -203,8 +151,8 @@ int tp_busy_retry(void *ctx)
  */
 static __always_inline void finish_patched(void *ctx, struct fail_info *s)
 {
-	int err = (int)tp_read(ctx, &f_fin_errorno);
-	__u32 retries = tp_read(ctx, &f_fin_retries);
+	int err = (int)tp_read(ctx, &af.fin_errorno);
+	__u32 retries = tp_read(ctx, &af.fin_retries);
 
 	if (!s) {
 		if (!err && !(retries && report_retried))
@@ -213,10 +161,10 @@ static __always_inline void finish_patched(void *ctx, struct fail_info *s)
 		if (!s)
 			return;
 	}
-	s->count = tp_read(ctx, &f_fin_count);
-	s->align = tp_read(ctx, &f_fin_align);
-	tp_read_str(ctx, &f_fin_name, s->area, sizeof(s->area));
-	finish(ctx, s, err, retries, tp_read(ctx, &f_fin_elapsed));
+	s->count = tp_read(ctx, &af.fin_count);
+	s->align = tp_read(ctx, &af.fin_align);
+	tp_read_str(ctx, &af.fin_name, s->area, sizeof(s->area));
+	finish(ctx, s, err, retries, tp_read(ctx, &af.fin_elapsed));
 }
 
 SEC("tracepoint/cma/cma_alloc_finish")
@@ -231,55 +179,89 @@ int tp_alloc_finish(void *ctx)
 	}
 	if (!s)
 		return TP_PASS;
-	if (use_event_result) {
-		finish(ctx, s, (int)tp_read(ctx, &f_fin_errorno),
-		       tp_read(ctx, &f_fin_retries),
-		       tp_read(ctx, &f_fin_elapsed));
-		return TP_PASS;
-	}
-	err = tp_read(ctx, &f_fin_page) ? 0 : s->last_ret;
-	finish(ctx, s, err ? err : (tp_read(ctx, &f_fin_page) ? 0 : -ENOMEM),
-	       s->busy_attempts, bpf_ktime_get_ns() - s->ts_ns);
+	err = tp_read(ctx, &af.fin_page) ? 0 :
+	      s->last_ret		 ? s->last_ret :
+					   -ENOMEM;
+	finish(ctx, s, err, s->busy_attempts, bpf_ktime_get_ns() - s->ts_ns);
 	return TP_PASS;
 }
 
 /* The series: the page that blocked the range, with the kernel's verdict. */
+static __always_inline struct fail_info *busy_page(__u64 start, __u64 end,
+						   __u64 pfn, int refcount,
+						   int mapcount, __u32 state,
+						   int migratetype)
+{
+	struct fail_info *s = current_or_begin();
+
+	if (!s)
+		return NULL;
+	s->nr_busy++;
+	s->busy_src = BUSY_EVENT;
+	s->busy_pfn = pfn;
+	s->range_start = start;
+	s->range_end = end;
+	s->refcount = refcount;
+	s->mapcount = mapcount;
+	s->state = state;
+	s->migratetype = migratetype;
+	s->has_state = 1;
+	return s;
+}
+
 SEC("tracepoint/cma/cma_busy_page")
 int tp_busy_page(void *ctx)
 {
-	struct fail_info *s = current_or_begin();
 	__u32 st = 0;
+	struct fail_info *s;
 
+	st |= tp_read(ctx, &f_busy.lru) ? PS_LRU : 0;
+	st |= tp_read(ctx, &f_busy.anon) ? PS_ANON : 0;
+	st |= tp_read(ctx, &f_busy.file) ? PS_FILE : 0;
+	st |= tp_read(ctx, &f_busy.shmem) ? PS_SHMEM : 0;
+	st |= tp_read(ctx, &f_busy.dirty) ? PS_DIRTY : 0;
+	st |= tp_read(ctx, &f_busy.writeback) ? PS_WRITEBACK : 0;
+	st |= tp_read(ctx, &f_busy.locked) ? PS_LOCKED : 0;
+	s = busy_page(tp_read(ctx, &f_busy.start), tp_read(ctx, &f_busy.end),
+		      tp_read(ctx, &f_busy.pfn), tp_read(ctx, &f_busy.refcount),
+		      tp_read(ctx, &f_busy.mapcount), st,
+		      tp_read(ctx, &f_busy.migratetype));
 	if (!s)
 		return TP_PASS;
-	s->nr_busy++;
-	s->busy_src = BUSY_EVENT;
-	s->busy_pfn = tp_read(ctx, &f_busy_pfn);
-	s->range_start = tp_read(ctx, &f_busy_start);
-	s->range_end = tp_read(ctx, &f_busy_end);
-	if (f_busy_reason.flags & TPF_DATA_LOC)
-		tp_read_str(ctx, &f_busy_reason, s->reason_str,
+	if (f_busy.reason.flags & TPF_DATA_LOC)
+		tp_read_str(ctx, &f_busy.reason, s->reason_str,
 			    sizeof(s->reason_str));
 	else
-		s->reason = tp_read(ctx, &f_busy_reason);
-	if (f_busy_stage.flags & TPF_DATA_LOC)
-		tp_read_str(ctx, &f_busy_stage, s->stage_str,
+		s->reason = tp_read(ctx, &f_busy.reason);
+	if (f_busy.stage.flags & TPF_DATA_LOC)
+		tp_read_str(ctx, &f_busy.stage, s->stage_str,
 			    sizeof(s->stage_str));
 	else
-		s->stage = tp_read(ctx, &f_busy_stage);
-	s->refcount = tp_read(ctx, &f_busy_refcount);
-	s->mapcount = tp_read(ctx, &f_busy_mapcount);
-	st |= tp_read(ctx, &f_busy_lru) ? PS_LRU : 0;
-	st |= tp_read(ctx, &f_busy_anon) ? PS_ANON : 0;
-	st |= tp_read(ctx, &f_busy_file) ? PS_FILE : 0;
-	st |= tp_read(ctx, &f_busy_shmem) ? PS_SHMEM : 0;
-	st |= tp_read(ctx, &f_busy_dirty) ? PS_DIRTY : 0;
-	st |= tp_read(ctx, &f_busy_writeback) ? PS_WRITEBACK : 0;
-	st |= tp_read(ctx, &f_busy_locked) ? PS_LOCKED : 0;
-	s->state = st;
-	s->migratetype = tp_read(ctx, &f_busy_migratetype);
-	s->has_state = 1;
+		s->stage = tp_read(ctx, &f_busy.stage);
 	return TP_PASS;
+}
+
+/*
+ * The same event as a BTF raw tracepoint: its arguments, no record. The
+ * series' page flags (CMA_BUSY_F_*) are the bits the record's lru ... locked
+ * fields spell out, and cmafail.h's PS_* bits are those.
+ */
+SEC("tp_btf/cma_busy_page")
+int BPF_PROG(btf_busy_page, unsigned long start, unsigned long end,
+	     unsigned long pfn, int stage, int reason, int refcount,
+	     int mapcount, unsigned long flags, int migratetype)
+{
+	struct fail_info *s =
+		busy_page(start, end, pfn, refcount, mapcount,
+			  flags & (PS_LRU | PS_ANON | PS_FILE | PS_SHMEM |
+				   PS_DIRTY | PS_WRITEBACK | PS_LOCKED),
+			  migratetype);
+
+	if (s) {
+		s->reason = reason;
+		s->stage = stage;
+	}
+	return 0;
 }
 
 /* The final isolation test: where it stopped, if it failed. */
@@ -304,12 +286,12 @@ static __always_inline int test_failed(__u64 start, __u64 end, __u64 failed)
 
 static __always_inline int on_test(void *ctx)
 {
-	__u64 end = tp_read(ctx, &f_test_end);
-	__u64 failed = tp_read(ctx, &f_test_failed);
+	__u64 end = tp_read(ctx, &f_test.end);
+	__u64 failed = tp_read(ctx, &f_test.failed);
 
 	if (test_is_stock ? failed >= end : !failed)
 		return 0;
-	return test_failed(tp_read(ctx, &f_test_start), end, failed);
+	return test_failed(tp_read(ctx, &f_test.start), end, failed);
 }
 
 SEC("tracepoint/cma/cma_range_test")
@@ -357,39 +339,18 @@ int BPF_PROG(btf_alloc_finish, const char *name, unsigned long pfn,
 
 /* ---- stock error codes and the no-events paths ---------------------------- */
 
-static __always_inline void note_ret(int ret)
+static __always_inline void note_ret(struct fail_info *s, int ret)
 {
-	struct fail_info *s = current_alloc();
-
-	if (!s)
-		return;
-	s->last_ret = ret;
 	if (ret == -EBUSY && count_ebusy)
 		s->busy_attempts++;
 }
 
-static __always_inline void fn_enter(void *cma, unsigned long count,
-				     unsigned int align)
+static __always_inline void fn_exit(void *ctx, struct fail_info *s,
+				    struct page *page)
 {
-	struct fail_info *s = begin();
+	/* an early return (no count) is not an allocation */
+	int err = page || !s->count ? 0 : s->last_ret;
 
-	if (!s)
-		return;
-	s->count = count;
-	s->align = align;
-	cma_name(cma, s->area, sizeof(s->area));
-}
-
-static __always_inline void fn_exit(void *ctx, struct page *page)
-{
-	struct fail_info *s = current_alloc();
-	int err;
-
-	if (!s)
-		return;
-	err = page ? 0 : s->last_ret;
-	if (!s->count)
-		err = 0; /* an early return, not an allocation */
 	finish(ctx, s, err, s->busy_attempts, bpf_ktime_get_ns() - s->ts_ns);
 }
 

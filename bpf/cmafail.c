@@ -23,9 +23,6 @@ static struct env {
 	int64_t duration;
 } env;
 
-static bool use_btf; /* the series' events as BTF raw tracepoints */
-
-const char *argp_program_version = "cmafail 1.0";
 static const char doc[] =
 	"Print one record per failed or retried CMA allocation, with the page that\n"
 	"blocked it, the reason, the caller and its kernel stack.\n"
@@ -49,105 +46,63 @@ static const struct argp_option opts[] = {
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	switch (key) {
-	case 'f':
-		env.failed_only = true;
-		break;
-	case 'n':
-		env.no_stack = true;
-		break;
-	case 'j':
-		env.json = true;
-		break;
-	case 'd':
-		if (parse_s64(arg, 1, 99999999, &env.duration)) {
-			error_line("invalid duration: '%s'", arg);
-			argp_usage(state);
-		}
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
+	const struct tool_flag flags[] = {
+		{ 'f', &env.failed_only },
+		{ 'n', &env.no_stack },
+		{ 'j', &env.json },
+		{},
+	};
+
+	if (key == 'd')
+		parse_num_arg("duration", arg, MAX_SECONDS, state,
+			      &env.duration);
+	return key == 'd' || set_tool_flag(flags, key) ? 0 : ARGP_ERR_UNKNOWN;
 }
+
+static const struct tool_cli cli = { "cmafail", ALL_PATHS, false,
+				     opts,	parse_arg, doc };
 
 static struct sym_table reason_syms, stage_syms;
 static enum errno_src errsrc = ERRSRC_NONE;
-static const char *acr_kprobe;
+static bool use_btf; /* the series' events as BTF raw tracepoints */
 static struct ksyms *ksyms;
 static unsigned long long nr_failed, nr_retried;
-
-#define TPF(ev, name, dst) tp_field("cma", ev, name, &ro->dst)
 
 /* Choose the path, pick the programs for it, load and attach them. */
 static int setup(struct cmafail_bpf *obj)
 {
+	static const char *const retry_fields[] = { "pfn", "page", "count",
+						    NULL };
+	/* in the order of the f_busy_* fields of cmafail.bpf.c */
+	static const char *const busy_fields[] = {
+		"start_pfn", "end_pfn",	 "pfn",		"stage",
+		"reason",    "refcount", "mapcount",	"lru",
+		"anon",	     "file",	 "shmem",	"dirty",
+		"writeback", "locked",	 "migratetype", NULL
+	};
+	static const char *const test_fields[] = { "start_pfn", "end_pfn",
+						   "failed_pfn", NULL };
+	static const char *const iso_fields[] = { "start_pfn", "end_pfn",
+						  "fin_pfn", NULL };
 	struct cmafail_bpf__rodata *ro = obj->rodata;
-	bool has_start, has_fin, has_retry, has_busy, has_test, has_iso,
-		patched;
-	bool avail[PATH_NONE];
-	const char *why[PATH_NONE];
+	bool has_retry = tp_exists("cma", "cma_alloc_busy_retry");
+	bool has_busy = tp_exists("cma", "cma_busy_page");
+	bool has_test = tp_exists("cma", "cma_range_test");
+	bool has_iso = tp_exists("page_isolation", "test_pages_isolated");
+	bool btf_busy;
+	enum cma_path path = setup_alloc_path(&ro->af, CMA_ALLOC_PROGS(obj));
 
-	has_start = tp_exists("cma", "cma_alloc_start");
-	has_fin = tp_exists("cma", "cma_alloc_finish");
-	has_retry = tp_exists("cma", "cma_alloc_busy_retry");
-	has_busy = tp_exists("cma", "cma_busy_page");
-	has_test = tp_exists("cma", "cma_range_test");
-	has_iso = tp_exists("page_isolation", "test_pages_isolated");
-	patched = has_fin &&
-		  !TPF("cma_alloc_finish", "errorno", f_fin_errorno) &&
-		  !TPF("cma_alloc_finish", "retries", f_fin_retries) &&
-		  !TPF("cma_alloc_finish", "elapsed_ns", f_fin_elapsed);
-
-	avail[PATH_PATCHED] = patched;
-	why[PATH_PATCHED] =
-		"cma_alloc_finish has no errorno/retries/elapsed_ns fields (a kernel without the cmakit series)";
-	avail[PATH_STOCK] = has_start && has_fin;
-	why[PATH_STOCK] =
-		"no cma:cma_alloc_start/cma_alloc_finish trace events";
-	tool_opts.path = choose_cma_alloc_path(tool_opts.path, avail, why,
-					       obj->progs.fentry_cma_alloc,
-					       obj->progs.fexit_cma_alloc,
-					       obj->progs.kprobe_cma_alloc,
-					       obj->progs.kretprobe_cma_alloc);
-	if (tool_opts.path == PATH_NONE)
+	if (path == PATH_NONE)
 		return -ENOENT;
-
-	if (tool_opts.path != PATH_PATCHED) {
-		memset(&ro->f_fin_errorno, 0, sizeof(ro->f_fin_errorno));
-		memset(&ro->f_fin_retries, 0, sizeof(ro->f_fin_retries));
-		memset(&ro->f_fin_elapsed, 0, sizeof(ro->f_fin_elapsed));
-	}
-	TPF("cma_alloc_start", "name", f_start_name);
-	TPF("cma_alloc_start", "count", f_start_count);
-	TPF("cma_alloc_start", "align", f_start_align);
-	TPF("cma_alloc_finish", "page", f_fin_page);
-	TPF("cma_alloc_finish", "name", f_fin_name);
-	TPF("cma_alloc_finish", "count", f_fin_count);
-	TPF("cma_alloc_finish", "align", f_fin_align);
-	TPF("cma_alloc_busy_retry", "pfn", f_retry_pfn);
-	TPF("cma_alloc_busy_retry", "page", f_retry_page);
-	TPF("cma_alloc_busy_retry", "count", f_retry_count);
+	read_fields("cma", "cma_alloc_busy_retry", retry_fields,
+		    (struct tp_field *)&ro->f_retry);
 
 	/* The blocking page: the series' cma_busy_page, else the stock isolation test. */
-	has_busy = has_busy && tool_opts.path == PATH_PATCHED;
-	has_test = has_test && tool_opts.path == PATH_PATCHED;
+	has_busy = has_busy && path == PATH_PATCHED;
+	has_test = has_test && path == PATH_PATCHED;
 	if (has_busy) {
-		TPF("cma_busy_page", "start_pfn", f_busy_start);
-		TPF("cma_busy_page", "end_pfn", f_busy_end);
-		TPF("cma_busy_page", "pfn", f_busy_pfn);
-		TPF("cma_busy_page", "stage", f_busy_stage);
-		TPF("cma_busy_page", "reason", f_busy_reason);
-		TPF("cma_busy_page", "refcount", f_busy_refcount);
-		TPF("cma_busy_page", "mapcount", f_busy_mapcount);
-		TPF("cma_busy_page", "lru", f_busy_lru);
-		TPF("cma_busy_page", "anon", f_busy_anon);
-		TPF("cma_busy_page", "file", f_busy_file);
-		TPF("cma_busy_page", "shmem", f_busy_shmem);
-		TPF("cma_busy_page", "dirty", f_busy_dirty);
-		TPF("cma_busy_page", "writeback", f_busy_writeback);
-		TPF("cma_busy_page", "locked", f_busy_locked);
-		TPF("cma_busy_page", "migratetype", f_busy_migratetype);
+		read_fields("cma", "cma_busy_page", busy_fields,
+			    (struct tp_field *)&ro->f_busy);
 		tp_symbols("cma", "cma_busy_page", "reason", &reason_syms);
 		tp_symbols("cma", "cma_busy_page", "stage", &stage_syms);
 	} else {
@@ -156,56 +111,52 @@ static int setup(struct cmafail_bpf *obj)
 			"cma:cma_busy_page (the cmakit series): the blocking page's reason is inferred from its state");
 	}
 	if (has_test) {
-		TPF("cma_range_test", "start_pfn", f_test_start);
-		TPF("cma_range_test", "end_pfn", f_test_end);
-		TPF("cma_range_test", "failed_pfn", f_test_failed);
+		read_fields("cma", "cma_range_test", test_fields,
+			    (struct tp_field *)&ro->f_test);
 	} else if (has_iso) {
-		tp_field("page_isolation", "test_pages_isolated", "start_pfn",
-			 &ro->f_test_start);
-		tp_field("page_isolation", "test_pages_isolated", "end_pfn",
-			 &ro->f_test_end);
-		tp_field("page_isolation", "test_pages_isolated", "fin_pfn",
-			 &ro->f_test_failed);
+		read_fields("page_isolation", "test_pages_isolated", iso_fields,
+			    (struct tp_field *)&ro->f_test);
 		ro->test_is_stock = true;
 	} else {
 		note_unavailable(
 			"busy pfns: neither cma:cma_range_test nor page_isolation:test_pages_isolated");
 	}
 
-	ro->use_event_result = tool_opts.path == PATH_PATCHED;
+	ro->use_event_result = path == PATH_PATCHED;
 	ro->report_retried = !env.failed_only;
 	ro->want_stack = !env.no_stack;
 	ro->target_tgid = tool_opts.pid;
-	ro->count_ebusy = !has_retry || tool_opts.path >= PATH_FENTRY;
+	ro->count_ebusy = !has_retry || path >= PATH_FENTRY;
 
 	/* the series' cma_alloc_finish says it all: no start on that path */
 	bpf_program__set_autoload(obj->progs.tp_alloc_start,
-				  tool_opts.path == PATH_STOCK);
+				  path == PATH_STOCK);
 	/* the series' events as raw tracepoints where BTF describes them */
-	use_btf = tool_opts.path == PATH_PATCHED &&
-		  tp_btf_args("cma_alloc_finish", 8) &&
+	use_btf = path == PATH_PATCHED && tp_btf_args("cma_alloc_finish", 8) &&
 		  (!has_test || tp_btf_args("cma_range_test", 5));
 	bpf_program__set_autoload(obj->progs.btf_alloc_finish, use_btf);
 	bpf_program__set_autoload(obj->progs.btf_range_test,
 				  use_btf && has_test);
 	bpf_program__set_autoload(obj->progs.tp_alloc_finish,
-				  tool_opts.path <= PATH_STOCK && !use_btf);
+				  path <= PATH_STOCK && !use_btf);
 	bpf_program__set_autoload(obj->progs.tp_busy_retry,
-				  tool_opts.path != PATH_PATCHED && has_retry &&
-					  tool_opts.path <= PATH_STOCK);
-	bpf_program__set_autoload(obj->progs.tp_busy_page, has_busy);
+				  path == PATH_STOCK && has_retry);
+	/* cma_busy_page(start_pfn, end_pfn, pfn, stage, reason, refcount, mapcount, flags, migratetype) */
+	btf_busy = use_btf && has_busy && tp_btf_args("cma_busy_page", 9);
+	bpf_program__set_autoload(obj->progs.tp_busy_page,
+				  has_busy && !btf_busy);
+	bpf_program__set_autoload(obj->progs.btf_busy_page, btf_busy);
 	bpf_program__set_autoload(obj->progs.tp_range_test,
 				  has_test && !use_btf);
 	bpf_program__set_autoload(obj->progs.tp_test_isolated,
 				  !has_test && has_iso);
 	/* Stock 6.1 does not say why an allocation failed: ask the range allocator. */
-	errsrc = setup_errno_source(tool_opts.path, obj->progs.fexit_acr,
-				    obj->progs.kretprobe_acr, &acr_kprobe);
-	if (!has_retry && tool_opts.path != PATH_PATCHED &&
-	    errsrc == ERRSRC_NONE)
+	errsrc = setup_errno_source(path, obj->progs.fexit_acr,
+				    obj->progs.kretprobe_acr);
+	if (!has_retry && path != PATH_PATCHED && errsrc == ERRSRC_NONE)
 		note_unavailable(
 			"busy retry counts: no cma:cma_alloc_busy_retry event, alloc_contig_range not traceable");
-	return tool_start(obj->skeleton, obj->progs.kretprobe_acr, acr_kprobe,
+	return tool_start(obj->skeleton, obj->progs.kretprobe_acr,
 			  &obj->links.kretprobe_acr);
 }
 
@@ -324,11 +275,8 @@ static void print_json(const struct fail_event *e)
 
 	json_obj_begin(j, NULL);
 	json_u64(j, "ts_ns", i->ts_ns);
-	json_str(j, "comm", i->comm);
-	json_u64(j, "pid", i->pid);
+	json_alloc(j, i->comm, i->pid, i->area, i->count);
 	json_u64(j, "tgid", i->tgid);
-	json_str(j, "area", i->area);
-	json_u64(j, "pages", i->count);
 	json_u64(j, "align", i->align);
 	json_s64(j, "errno", i->err);
 	json_str(j, "error", errno_str(i->err));
@@ -398,13 +346,10 @@ int main(int argc, char **argv)
 	time_t deadline = 0;
 	int err;
 
-	if (tool_init("cmafail", "auto, patched, stock, fentry, kprobe", false,
-		      opts, parse_arg, doc, argc, argv))
+	if (tool_init(&cli, argc, argv))
 		return 1;
 	obj = cmafail_bpf__open();
-	if (!obj)
-		return tool_open_failed();
-	err = setup(obj);
+	err = obj ? setup(obj) : tool_open_failed();
 	if (err)
 		goto cleanup;
 	if (!env.no_stack) {
@@ -418,16 +363,9 @@ int main(int argc, char **argv)
 		err = -errno;
 		goto cleanup;
 	}
-	fprintf(stderr,
-		"cmafail: tracing CMA failures and retries on the %s path%s%s\n",
-		path_name(tool_opts.path),
-		use_btf ? " (BTF raw tracepoints)" : "",
-		env.duration ? "" : "; Ctrl-C to end");
 	if (env.json) {
 		struct json *j = tool_json_begin("cmafail");
 
-		json_str(j, "path", path_name(tool_opts.path));
-		json_unavailable(j);
 		json_arr_begin(j, "records");
 		json_lines(j, JSON_LINES | JSON_LINES_CLOSE);
 	} else {
@@ -436,7 +374,7 @@ int main(int argc, char **argv)
 		       "BUSY_PFN", "REASON", "PAGE");
 	}
 	fflush(stdout);
-	signal_ready();
+	tool_ready("CMA failures and retries", use_btf, !env.duration);
 	if (env.duration)
 		deadline = time(NULL) + env.duration;
 

@@ -16,6 +16,22 @@
 #define PS_SWAPCACHE 0x80
 #define PS_PRIVATE 0x100
 
+/* Fields of trace events, in the order cmafail.c reads them. */
+struct retry_fields { /* cma_alloc_busy_retry */
+	struct tp_field pfn, page, count;
+};
+
+struct busy_fields { /* cma_busy_page (the series) */
+	struct tp_field start, end, pfn, stage, reason, refcount, mapcount;
+	struct tp_field lru, anon, file, shmem, dirty, writeback, locked;
+	struct tp_field migratetype;
+};
+
+/* cma_range_test (the series) or page_isolation:test_pages_isolated */
+struct test_fields {
+	struct tp_field start, end, failed;
+};
+
 /* Where the busy page of a record was learnt. */
 enum busy_src {
 	BUSY_NONE,

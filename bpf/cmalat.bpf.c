@@ -10,23 +10,13 @@
 #include <bpf/bpf_core_read.h>
 #include "cmalat.h"
 
-/* cma_alloc_start */
-const volatile struct tp_field f_start_name = {};
-const volatile struct tp_field f_start_count = {};
-/* cma_alloc_finish (stock fields, then the series' additions) */
-const volatile struct tp_field f_fin_name = {};
-const volatile struct tp_field f_fin_page = {};
-const volatile struct tp_field f_fin_count = {};
-const volatile struct tp_field f_fin_errorno = {};
-const volatile struct tp_field f_fin_retries = {};
-const volatile struct tp_field f_fin_elapsed = {};
-
 const volatile bool use_event_timing = false; /* elapsed_ns + errorno */
 const volatile unsigned int unit_div = 1000; /* ns per unit */
 
 struct inflight {
 	__u64 ts;
 	__u64 count;
+	__u32 align;
 	__s32 last_ret; /* last alloc_contig_range() result */
 	__u32 retries;
 	char area[CMA_NAME_LEN];
@@ -37,32 +27,22 @@ struct inflight {
 #define WANT_CMA_ALLOC_PROGS
 #include "common.bpf.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct hist_key);
-	__type(value, struct hist);
-} hists SEC(".maps");
+MAP(hists, BPF_MAP_TYPE_HASH, 4096, struct hist_key, struct hist);
+/* a new histogram, zeroed but for its area's name */
+MAP(hist_init, BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, struct hist);
 
-static struct hist zero_hist;
-
-static __always_inline bool traced(void)
+/*
+ * An allocation of @count pages from the area @id, named @name (a kernel
+ * string with @kernel_str), ended with @err after @ns.
+ */
+static __always_inline void account(__u64 id, const char *name, bool kernel_str,
+				    __u64 count, int err, __u64 ns,
+				    __u32 retries)
 {
-	return !target_tgid ||
-	       (bpf_get_current_pid_tgid() >> 32) == (__u32)target_tgid;
-}
-
-static __always_inline void account(const char *area, __u64 count, int err,
-				    __u64 ns, __u32 retries)
-{
-	struct hist_key key = {};
-	struct hist *h;
+	struct hist_key key = { id, log2_u64(count), err };
+	struct hist *h = area_entry(&hists, &key, &hist_init, name, kernel_str);
 	__u64 v;
 
-	__builtin_memcpy(key.area, area, sizeof(key.area));
-	key.size_class = log2_u64(count);
-	key.err = err;
-	h = lookup_or_init(&hists, &key, &zero_hist);
 	if (!h)
 		return;
 	v = ns / unit_div;
@@ -82,18 +62,6 @@ static __always_inline void init_alloc(struct inflight *s, __u64 id)
 
 /* ---- patched and stock paths: the cma:* trace events ------------------ */
 
-SEC("tracepoint/cma/cma_alloc_start")
-int tp_alloc_start(void *ctx)
-{
-	struct inflight *s = begin();
-
-	if (!s)
-		return TP_PASS;
-	s->count = tp_read(ctx, &f_start_count);
-	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
-	return TP_PASS;
-}
-
 SEC("tracepoint/cma/cma_alloc_busy_retry")
 int tp_busy_retry(void *ctx)
 {
@@ -107,7 +75,6 @@ int tp_busy_retry(void *ctx)
 SEC("tracepoint/cma/cma_alloc_finish")
 int tp_alloc_finish(void *ctx)
 {
-	__u32 zero = 0;
 	struct inflight *s;
 	__u64 page;
 	int err;
@@ -116,25 +83,27 @@ int tp_alloc_finish(void *ctx)
 		return TP_PASS;
 	if (use_event_timing) {
 		/* The series' cma_alloc_finish carries all we need. */
-		s = bpf_map_lookup_elem(&scratch, &zero);
+		s = scratch_state();
 		if (!s)
 			return TP_PASS;
-		tp_read_str(ctx, &f_fin_name, s->area, sizeof(s->area));
-		account(s->area, tp_read(ctx, &f_fin_count),
-			(int)tp_read(ctx, &f_fin_errorno),
-			tp_read(ctx, &f_fin_elapsed),
-			(__u32)tp_read(ctx, &f_fin_retries));
+		tp_read_str(ctx, &af.fin_name, s->area, sizeof(s->area));
+		account(area_hash(s->area), s->area, false,
+			tp_read(ctx, &af.fin_count),
+			(int)tp_read(ctx, &af.fin_errorno),
+			tp_read(ctx, &af.fin_elapsed),
+			(__u32)tp_read(ctx, &af.fin_retries));
 		return TP_PASS;
 	}
 	/* Stock 6.1: time from cma_alloc_start, error from alloc_contig_range. */
 	s = current_alloc();
 	if (!s)
 		return TP_PASS;
-	page = tp_read(ctx, &f_fin_page);
+	page = tp_read(ctx, &af.fin_page);
 	err = page ? 0 : s->last_ret;
 	if (!page && !err)
 		err = -ENOMEM;
-	account(s->area, s->count, err, bpf_ktime_get_ns() - s->ts, s->retries);
+	account(area_hash(s->area), s->area, false, s->count, err,
+		bpf_ktime_get_ns() - s->ts, s->retries);
 	end_alloc();
 	return TP_PASS;
 }
@@ -149,55 +118,26 @@ int BPF_PROG(btf_alloc_finish, const char *name, unsigned long pfn,
 	     const void *page, unsigned long count, unsigned int align,
 	     int errorno, unsigned int retries, __u64 elapsed_ns)
 {
-	__u32 zero = 0;
-	struct inflight *s;
-
-	if (!traced())
-		return 0;
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s)
-		return 0;
-	bpf_probe_read_kernel_str(s->area, sizeof(s->area), name);
-	account(s->area, count, errorno, elapsed_ns, retries);
+	if (traced())
+		account((__u64)name, name, true, count, errorno, elapsed_ns,
+			retries);
 	return 0;
 }
 
-/* ---- the error code on stock kernels ----------------------------------- */
+/* ---- stock error codes and the no-events paths --------------------------- */
 
-static __always_inline void note_ret(int ret)
+static __always_inline void note_ret(struct inflight *s, int ret)
 {
-	struct inflight *s = current_alloc();
-
-	if (s)
-		s->last_ret = ret;
 }
 
-/* ---- no cma:* events: the function itself ------------------------------ */
-
-static __always_inline void fn_enter(void *cma, unsigned long count,
-				     unsigned int align)
+static __always_inline void fn_exit(void *ctx, struct inflight *s,
+				    struct page *page)
 {
-	struct inflight *s = begin();
-
-	if (!s)
-		return;
-	s->count = count;
-	cma_name(cma, s->area, sizeof(s->area));
-}
-
-static __always_inline void fn_exit(void *ctx, struct page *page)
-{
-	struct inflight *s = current_alloc();
-	int err;
-
-	if (!s)
-		return;
 	/* cma_alloc() returns early without tracing a zero count */
-	if (s->count) {
-		err = page ? 0 : s->last_ret;
-		account(s->area, s->count, err, bpf_ktime_get_ns() - s->ts,
+	if (s->count)
+		account(area_hash(s->area), s->area, false, s->count,
+			page ? 0 : s->last_ret, bpf_ktime_get_ns() - s->ts,
 			s->retries);
-	}
 	end_alloc();
 }
 

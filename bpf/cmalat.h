@@ -7,12 +7,13 @@
 
 /* One histogram per area, size class and error code. */
 struct hist_key {
-	char area[CMA_NAME_LEN];
+	unsigned long long area; /* common.bpf.h's area_hash() */
 	unsigned int size_class; /* log2 of the page count */
 	int err; /* 0 or -errno */
 };
 
 struct hist {
+	char area[CMA_NAME_LEN]; /* the area's name */
 	unsigned long long slots[MAX_SLOTS];
 	unsigned long long count;
 	unsigned long long sum_ns;

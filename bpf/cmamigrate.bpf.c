@@ -9,55 +9,23 @@
 #include <bpf/bpf_core_read.h>
 #include "cmamigrate.h"
 #define INFLIGHT struct mig_info
+#define WANT_EVENTS
 #include "common.bpf.h"
 
-const volatile struct tp_field f_start_name = {};
-const volatile struct tp_field f_start_count = {};
-const volatile struct tp_field f_fin_page = {};
-const volatile struct tp_field f_fin_name = {};
-const volatile struct tp_field f_fin_count = {};
-const volatile struct tp_field f_fin_elapsed = {}; /* the series */
 /* cma_range_* (the series): one elapsed_ns per phase */
 const volatile struct tp_field f_ph_elapsed[NR_PHASES] = {};
-const volatile struct tp_field f_mig_attempted = {};
-const volatile struct tp_field f_mig_migrated = {};
-const volatile struct tp_field f_mig_reclaimed = {};
-const volatile struct tp_field f_mig_failed = {};
-const volatile struct tp_field f_mig_passes = {};
-/* migrate:mm_migrate_pages (stock) */
-const volatile struct tp_field f_mm_succeeded = {};
-const volatile struct tp_field f_mm_failed = {};
-const volatile struct tp_field f_mm_reason = {};
+const volatile struct mig_fields f_mig = {};
+const volatile struct mm_fields f_mm = {};
 
 const volatile unsigned int unit_div = 1000;
 const volatile bool want_records = false;
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct mig_key);
-	__type(value, struct mig_hist);
-} hists SEC(".maps");
+MAP(hists, BPF_MAP_TYPE_HASH, 1024, struct mig_key, struct mig_hists);
+/* new histograms, zeroed but for their area's name */
+MAP(hist_init, BPF_MAP_TYPE_PERCPU_ARRAY, 1, __u32, struct mig_hists);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 256 * 1024);
-} events SEC(".maps");
-
-__u64 lost = 0;
-
-static struct mig_hist zero_hist;
-
-static __always_inline void hist_add(const char *area, __u32 kind, __u64 v)
+static __always_inline void hist_add(struct mig_hist *h, __u64 v)
 {
-	struct mig_key key = {};
-	struct mig_hist *h;
-
-	__builtin_memcpy(key.area, area, sizeof(key.area));
-	key.kind = kind;
-	h = lookup_or_init(&hists, &key, &zero_hist);
-	if (!h)
-		return;
 	__sync_fetch_and_add(&h->slots[log2_slot(v)], 1);
 	__sync_fetch_and_add(&h->count, 1);
 	__sync_fetch_and_add(&h->sum, v);
@@ -65,44 +33,43 @@ static __always_inline void hist_add(const char *area, __u32 kind, __u64 v)
 
 static __always_inline void init_alloc(struct mig_info *s, __u64 id)
 {
+	/* stock kernels: an allocation is timed from cma_alloc_start */
+	if (!(af.fin_elapsed.flags & TPF_PRESENT))
+		s->ts_ns = bpf_ktime_get_ns();
 	s->pid = (__u32)id;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
 }
 
-/* Stock kernels: an allocation is timed from here. */
-SEC("tracepoint/cma/cma_alloc_start")
-int tp_alloc_start(void *ctx)
+/*
+ * The allocation of s ended: account it, and forget it. @name: the
+ * kernel's string of the area's name (tp_btf), else NULL for s->area.
+ */
+static __always_inline void done(struct mig_info *s, const char *name)
 {
-	struct mig_info *s = begin();
-
-	if (!s)
-		return TP_PASS;
-	s->ts_ns = bpf_ktime_get_ns();
-	s->count = tp_read(ctx, &f_start_count);
-	tp_read_str(ctx, &f_start_name, s->area, sizeof(s->area));
-	return TP_PASS;
-}
-
-/* The allocation of s ended: account it, and forget it. */
-static __always_inline void done(struct mig_info *s)
-{
+	struct mig_key key = { name ? (__u64)name : area_hash(s->area) };
+	struct mig_hists *h;
 	struct mig_info *e;
 	int i;
 
 	/* allocations that never reached alloc_contig_range() cost nothing here */
 	if (s->ranges) {
-		hist_add(s->area, H_PAGES_MIGRATED, s->nr_migrated);
-		for (i = 0; i < NR_PHASES; i++)
-			hist_add(s->area, H_ISOLATE + i,
-				 s->phase_ns[i] / unit_div);
-		hist_add(s->area, H_TOTAL, s->elapsed_ns / unit_div);
+		h = area_entry(&hists, &key, &hist_init, name ? name : s->area,
+			       name != NULL);
+		if (h) {
+			hist_add(&h->h[H_PAGES_MIGRATED], s->nr_migrated);
+			for (i = 0; i < NR_PHASES; i++)
+				hist_add(&h->h[H_ISOLATE + i],
+					 s->phase_ns[i] / unit_div);
+			hist_add(&h->h[H_TOTAL], s->elapsed_ns / unit_div);
+		}
 		if (want_records) {
-			e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+			if (name)
+				bpf_probe_read_kernel_str(
+					s->area, sizeof(s->area), name);
+			e = event_reserve(sizeof(*e));
 			if (e) {
 				bpf_probe_read_kernel(e, sizeof(*e), s);
 				bpf_ringbuf_submit(e, 0);
-			} else {
-				__sync_fetch_and_add(&lost, 1);
 			}
 		}
 	}
@@ -116,16 +83,16 @@ int tp_alloc_finish(void *ctx)
 
 	if (!s)
 		return TP_PASS;
-	if (f_fin_elapsed.flags & TPF_PRESENT) {
+	if (af.fin_elapsed.flags & TPF_PRESENT) {
 		/* the series: the allocation began with its first phase event */
-		s->elapsed_ns = tp_read(ctx, &f_fin_elapsed);
-		s->count = tp_read(ctx, &f_fin_count);
-		tp_read_str(ctx, &f_fin_name, s->area, sizeof(s->area));
+		s->elapsed_ns = tp_read(ctx, &af.fin_elapsed);
+		s->count = tp_read(ctx, &af.fin_count);
+		tp_read_str(ctx, &af.fin_name, s->area, sizeof(s->area));
 	} else {
 		s->elapsed_ns = bpf_ktime_get_ns() - s->ts_ns;
 	}
-	s->ok = tp_read(ctx, &f_fin_page) != 0;
-	done(s);
+	s->ok = tp_read(ctx, &af.fin_page) != 0;
+	done(s, NULL);
 	return TP_PASS;
 }
 
@@ -154,11 +121,11 @@ static __always_inline int on_phase(void *ctx, int ph)
 	struct mig_info *s = phase(ph, tp_read(ctx, &f_ph_elapsed[ph & 3]));
 
 	if (s && ph == PH_MIGRATE) {
-		s->nr_attempted += tp_read(ctx, &f_mig_attempted);
-		s->nr_migrated += tp_read(ctx, &f_mig_migrated);
-		s->nr_reclaimed += tp_read(ctx, &f_mig_reclaimed);
-		s->nr_failed += tp_read(ctx, &f_mig_failed);
-		s->passes += tp_read(ctx, &f_mig_passes);
+		s->nr_attempted += tp_read(ctx, &f_mig.attempted);
+		s->nr_migrated += tp_read(ctx, &f_mig.migrated);
+		s->nr_reclaimed += tp_read(ctx, &f_mig.reclaimed);
+		s->nr_failed += tp_read(ctx, &f_mig.failed);
+		s->passes += tp_read(ctx, &f_mig.passes);
 	}
 	return 0;
 }
@@ -232,8 +199,7 @@ int BPF_PROG(btf_alloc_finish, const char *name, unsigned long pfn,
 	s->elapsed_ns = elapsed_ns;
 	s->count = count;
 	s->ok = page != 0;
-	bpf_probe_read_kernel_str(s->area, sizeof(s->area), name);
-	done(s);
+	done(s, name);
 	return 0;
 }
 
@@ -246,13 +212,13 @@ int tp_mm_migrate_pages(void *ctx)
 
 	if (!s)
 		return TP_PASS;
-	if (tp_read(ctx, &f_mm_reason) !=
+	if (tp_read(ctx, &f_mm.reason) !=
 	    bpf_core_enum_value(enum migrate_reason, MR_CONTIG_RANGE))
 		return TP_PASS;
-	s->nr_migrated += tp_read(ctx, &f_mm_succeeded);
-	s->nr_failed += tp_read(ctx, &f_mm_failed);
+	s->nr_migrated += tp_read(ctx, &f_mm.succeeded);
+	s->nr_failed += tp_read(ctx, &f_mm.failed);
 	s->nr_attempted +=
-		tp_read(ctx, &f_mm_succeeded) + tp_read(ctx, &f_mm_failed);
+		tp_read(ctx, &f_mm.succeeded) + tp_read(ctx, &f_mm.failed);
 	s->passes++;
 	return TP_PASS;
 }

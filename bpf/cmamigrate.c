@@ -22,7 +22,11 @@ static struct env {
 
 static bool use_btf; /* the series' events as BTF raw tracepoints */
 
-const char *argp_program_version = "cmamigrate 1.0";
+static const struct argp_option opts[] = {
+	{ "records", 'r', NULL, 0, "One record per allocation too", 0 },
+	{},
+};
+
 static const char doc[] =
 	"Show what CMA allocations cost inside alloc_contig_range(): pages migrated\n"
 	"per allocation and the time of each phase (isolate, drain, migrate, test).\n"
@@ -37,24 +41,18 @@ static const char doc[] =
 	"    cmamigrate -j       # one JSON document at the end\n"
 	"    cmamigrate --stock  # ignore the extended events of a patched kernel\n";
 
-static const struct argp_option opts[] = {
-	{ "records", 'r', NULL, 0, "One record per allocation too", 0 },
-	{},
-};
-
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
+	const struct tool_flag flags[] = { { 'r', &env.records }, {} };
+
 	(void)arg;
 	(void)state;
-	switch (key) {
-	case 'r':
-		env.records = true;
-		break;
-	default:
-		return ARGP_ERR_UNKNOWN;
-	}
-	return 0;
+	return set_tool_flag(flags, key) ? 0 : ARGP_ERR_UNKNOWN;
 }
+
+static const struct tool_cli cli = { "cmamigrate", "auto, patched, stock",
+				     true,	   opts,
+				     parse_arg,	   doc };
 
 static const char *const phase_names[NR_PHASES] = { "isolate", "drain",
 						    "migrate", "test" };
@@ -71,120 +69,90 @@ static const char *const range_events[NR_PHASES] = { "cma_range_isolate",
 						     "cma_range_migrate",
 						     "cma_range_test" };
 
+/* A program of @obj, "<kind>_<phase>", e.g. fentry_isolate */
+static struct bpf_program *phase_prog(struct cmamigrate_bpf *obj,
+				      const char *kind, int ph)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s_%s", kind, phase_names[ph]);
+	return bpf_object__find_program_by_name(obj->obj, name);
+}
+
 /* Choose the path, pick the programs for it, load and attach them. */
 static int setup(struct cmamigrate_bpf *obj)
 {
-	struct cmamigrate_bpf__rodata *ro = obj->rodata;
-	struct bpf_program *fentry[NR_PHASES] = { obj->progs.fentry_isolate,
-						  obj->progs.fentry_drain,
-						  obj->progs.fentry_migrate,
-						  obj->progs.fentry_test };
-	struct bpf_program *fexit[NR_PHASES] = { obj->progs.fexit_isolate,
-						 obj->progs.fexit_drain,
-						 obj->progs.fexit_migrate,
-						 obj->progs.fexit_test };
-	struct bpf_program *tps[NR_PHASES] = { obj->progs.tp_range_isolate,
-					       obj->progs.tp_range_drain,
-					       obj->progs.tp_range_migrate,
-					       obj->progs.tp_range_test };
-	struct bpf_program *btfs[NR_PHASES] = { obj->progs.btf_range_isolate,
-						obj->progs.btf_range_drain,
-						obj->progs.btf_range_migrate,
-						obj->progs.btf_range_test };
+	static const char *const mig_fields[] = { "nr_attempted", "nr_migrated",
+						  "nr_reclaimed", "nr_failed",
+						  "passes",	  NULL };
+	static const char *const mm_fields[] = { "succeeded", "failed",
+						 "reason", NULL };
 	static const int range_nargs[NR_PHASES] = { 4, 3, 9, 5 };
-	bool avail[PATH_NONE], patched = true, has_mm;
-	const char *why[PATH_NONE];
+	struct cmamigrate_bpf__rodata *ro = obj->rodata;
+	bool patched = true, timed, has_mm = false;
+	enum cma_path path;
 	int i;
 
 	for (i = 0; i < NR_PHASES; i++)
 		patched = patched &&
 			  !tp_field("cma", range_events[i], "elapsed_ns",
 				    &ro->f_ph_elapsed[i]);
-	avail[PATH_PATCHED] = patched;
-	why[PATH_PATCHED] =
-		"no cma:cma_range_{isolate,drain,migrate,test} events (a kernel without the cmakit series)";
-	avail[PATH_STOCK] = tp_exists("cma", "cma_alloc_start") &&
-			    tp_exists("cma", "cma_alloc_finish");
-	why[PATH_STOCK] =
-		"no cma:cma_alloc_start/cma_alloc_finish trace events";
-	avail[PATH_FENTRY] = avail[PATH_KPROBE] = false;
-	why[PATH_FENTRY] = why[PATH_KPROBE] =
-		"cmamigrate needs the cma:* events to tell allocations apart";
-	tool_opts.path = choose_path(tool_opts.path, avail, why);
-	if (tool_opts.path == PATH_NONE)
+	read_alloc_fields(&ro->af);
+	path = choose_tool_path(
+		patched,
+		"no cma:cma_range_{isolate,drain,migrate,test} events (a kernel without the cmakit series)",
+		NULL);
+	if (path == PATH_NONE)
 		return -ENOENT;
-
-	tp_field("cma", "cma_alloc_start", "name", &ro->f_start_name);
-	tp_field("cma", "cma_alloc_start", "count", &ro->f_start_count);
-	tp_field("cma", "cma_alloc_finish", "page", &ro->f_fin_page);
-	tp_field("cma", "cma_alloc_finish", "name", &ro->f_fin_name);
-	tp_field("cma", "cma_alloc_finish", "count", &ro->f_fin_count);
-	if (tool_opts.path == PATH_PATCHED)
-		tp_field("cma", "cma_alloc_finish", "elapsed_ns",
-			 &ro->f_fin_elapsed);
+	if (use_alloc_fields(&ro->af))
+		return -EINVAL;
 	bpf_program__set_autoload(obj->progs.tp_alloc_start,
-				  tool_opts.path == PATH_STOCK);
+				  path == PATH_STOCK);
 	/* the series' events as raw tracepoints where BTF describes them */
-	use_btf = tool_opts.path == PATH_PATCHED;
+	use_btf = path == PATH_PATCHED && tp_btf_args("cma_alloc_finish", 8);
 	for (i = 0; i < NR_PHASES; i++)
 		use_btf = use_btf &&
 			  tp_btf_args(range_events[i], range_nargs[i]);
-	use_btf = use_btf && tp_btf_args("cma_alloc_finish", 8);
 	bpf_program__set_autoload(obj->progs.btf_alloc_finish, use_btf);
 	bpf_program__set_autoload(obj->progs.tp_alloc_finish, !use_btf);
 	for (i = 0; i < NR_PHASES; i++) {
-		bpf_program__set_autoload(btfs[i], use_btf);
-		bpf_program__set_autoload(
-			tps[i], tool_opts.path == PATH_PATCHED && !use_btf);
-		if (tool_opts.path == PATH_PATCHED) {
-			bpf_program__set_autoload(fentry[i], false);
-			bpf_program__set_autoload(fexit[i], false);
-			continue;
-		}
-		memset(&ro->f_ph_elapsed[i], 0, sizeof(ro->f_ph_elapsed[i]));
+		bpf_program__set_autoload(phase_prog(obj, "btf_range", i),
+					  use_btf);
+		bpf_program__set_autoload(phase_prog(obj, "tp_range", i),
+					  path == PATH_PATCHED && !use_btf);
 		/* stock: time the function itself where fentry can reach it */
-		if (kfunc_traceable(phase_funcs[i])) {
-			bpf_program__set_autoload(fentry[i], true);
-			bpf_program__set_autoload(fexit[i], true);
-		} else {
-			bpf_program__set_autoload(fentry[i], false);
-			bpf_program__set_autoload(fexit[i], false);
+		timed = path == PATH_STOCK && kfunc_traceable(phase_funcs[i]);
+		bpf_program__set_autoload(phase_prog(obj, "fentry", i), timed);
+		bpf_program__set_autoload(phase_prog(obj, "fexit", i), timed);
+		if (path == PATH_PATCHED)
+			continue;
+		memset(&ro->f_ph_elapsed[i], 0, sizeof(ro->f_ph_elapsed[i]));
+		if (!timed)
 			note_unavailable(
 				"%s phase time: %s not traceable by fentry",
 				phase_names[i], phase_funcs[i]);
-		}
 	}
-	if (tool_opts.path == PATH_PATCHED) {
-		tp_field("cma", "cma_range_migrate", "nr_attempted",
-			 &ro->f_mig_attempted);
-		tp_field("cma", "cma_range_migrate", "nr_migrated",
-			 &ro->f_mig_migrated);
-		tp_field("cma", "cma_range_migrate", "nr_reclaimed",
-			 &ro->f_mig_reclaimed);
-		tp_field("cma", "cma_range_migrate", "nr_failed",
-			 &ro->f_mig_failed);
-		tp_field("cma", "cma_range_migrate", "passes",
-			 &ro->f_mig_passes);
-		has_mm = false;
+	if (path == PATH_PATCHED) {
+		for (i = 0; mig_fields[i]; i++)
+			tp_field("cma", "cma_range_migrate", mig_fields[i],
+				 (struct tp_field *)&ro->f_mig + i);
 	} else {
-		has_mm = !tp_field("migrate", "mm_migrate_pages", "succeeded",
-				   &ro->f_mm_succeeded) &&
-			 !tp_field("migrate", "mm_migrate_pages", "failed",
-				   &ro->f_mm_failed) &&
-			 !tp_field("migrate", "mm_migrate_pages", "reason",
-				   &ro->f_mm_reason);
-		if (!has_mm)
-			note_unavailable(
+		has_mm = true;
+		for (i = 0; mm_fields[i]; i++)
+			has_mm = !tp_field("migrate", "mm_migrate_pages",
+					   mm_fields[i],
+					   (struct tp_field *)&ro->f_mm + i) &&
+				 has_mm;
+		note_unavailable(
+			has_mm ?
+				"pages reclaimed: only the series' cma_range_migrate counts them" :
 				"pages migrated: no migrate:mm_migrate_pages event");
-		else
-			note_unavailable(
-				"pages reclaimed: only the series' cma_range_migrate counts them");
 	}
 	bpf_program__set_autoload(obj->progs.tp_mm_migrate_pages, has_mm);
 	ro->unit_div = tool_opts.ms ? 1000000 : 1000;
 	ro->want_records = env.records;
 	ro->target_tgid = tool_opts.pid;
-	return tool_start(obj->skeleton, NULL, NULL, NULL);
+	return tool_start(obj->skeleton, NULL, NULL);
 }
 
 /* per-allocation records kept until the next JSON document */
@@ -208,7 +176,6 @@ static void print_record_text(const struct mig_info *r)
 static int handle_event(void *ctx, void *data, size_t len)
 {
 	const struct mig_info *r = data;
-	struct mig_info *n;
 
 	(void)ctx;
 	if (len < sizeof(*r))
@@ -217,115 +184,85 @@ static int handle_event(void *ctx, void *data, size_t len)
 		print_record_text(r);
 		return 0;
 	}
-	if (nr_recs == cap_recs) {
-		cap_recs = cap_recs ? cap_recs * 2 : 64;
-		n = realloc(recs, cap_recs * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		recs = n;
-	}
+	if (grow_array((void **)&recs, &cap_recs, nr_recs, sizeof(*r)))
+		return -ENOMEM;
 	recs[nr_recs++] = *r;
 	return 0;
 }
 
-struct row {
-	struct mig_key key;
-	struct mig_hist h;
+struct area {
+	struct mig_hists h; /* h.area: the area's name */
 };
 
-static int row_cmp(const void *a, const void *b)
-{
-	const struct row *x = a, *y = b;
-	int c = strcmp(x->key.area, y->key.area);
+struct areas {
+	struct area *area;
+	size_t n, cap;
+};
 
-	return c ? c : (int)x->key.kind - (int)y->key.kind;
+static int area_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct area *)a)->h.area,
+		      ((const struct area *)b)->h.area);
 }
 
-static int collect(int fd, struct row **out)
+static int add_area(const void *key, const void *value, void *ctx)
 {
-	struct mig_key key, next, *prev = NULL;
-	struct row *rows = NULL, *r;
-	int n = 0, cap = 0;
+	struct areas *t = ctx;
 
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			r = realloc(rows, cap * sizeof(*rows));
-			if (!r) {
-				free(rows);
-				return -ENOMEM;
-			}
-			rows = r;
-		}
-		if (bpf_map_lookup_elem(fd, &key, &rows[n].h))
-			continue;
-		rows[n++].key = key;
-	}
-	clear_map(fd, &next);
-	if (n)
-		qsort(rows, n, sizeof(*rows), row_cmp);
-	*out = rows;
-	return n;
+	(void)key;
+	if (grow_array((void **)&t->area, &t->cap, t->n, sizeof(*t->area)))
+		return -ENOMEM;
+	memcpy(&t->area[t->n++].h, value, sizeof(struct mig_hists));
+	return 0;
 }
 
-static void print_text(const struct row *rows, int n)
+static void print_text(const struct area *areas, size_t n)
 {
 	const char *unit = tool_opts.ms ? "msecs" : "usecs";
-	int i;
+	const char *u;
+	size_t i;
+	int k;
 
 	print_timestamp();
 	if (!n)
 		printf("no CMA allocations reached alloc_contig_range()\n");
 	for (i = 0; i < n; i++) {
-		const struct row *r = &rows[i];
+		const struct mig_hist *h = areas[i].h.h;
 
-		if (r->key.kind == H_PAGES_MIGRATED)
-			printf("\narea = %s  allocations = %llu  pages migrated = %llu\n",
-			       r->key.area, r->h.count, r->h.sum);
-		if (r->key.kind >= NR_HISTS)
-			continue;
-		printf("\n%s %s per allocation (total %llu)\n",
-		       hist_names[r->key.kind],
-		       r->key.kind == H_PAGES_MIGRATED ? "pages" : unit,
-		       r->h.sum);
-		print_log2_hist(stdout, r->h.slots, MAX_SLOTS,
-				r->key.kind == H_PAGES_MIGRATED ? "pages" :
-								  unit);
+		printf("\narea = %s  allocations = %llu  pages migrated = %llu\n",
+		       areas[i].h.area, h[H_PAGES_MIGRATED].count,
+		       h[H_PAGES_MIGRATED].sum);
+		for (k = 0; k < NR_HISTS; k++) {
+			u = k == H_PAGES_MIGRATED ? "pages" : unit;
+			printf("\n%s %s per allocation (total %llu)\n",
+			       hist_names[k], u, h[k].sum);
+			print_log2_hist(stdout, h[k].slots, MAX_SLOTS, u);
+		}
 	}
 	fflush(stdout);
 }
 
-static void print_json(const struct row *rows, int n, unsigned long long lost)
+static void print_json(const struct area *areas, size_t n,
+		       unsigned long long lost)
 {
-	struct json *js = tool_json_begin("cmamigrate");
+	struct json *js = tool_json_summary("cmamigrate");
 	char key[32];
-	size_t k;
-	int i, j;
+	size_t i;
+	int k;
 
-	json_str(js, "path", path_name(tool_opts.path));
-	json_str(js, "unit", tool_opts.ms ? "ms" : "us");
-	if (tool_opts.interval_given)
-		json_s64(js, "interval_s", tool_opts.interval);
-	else
-		json_null(js, "interval_s");
-	json_unavailable(js);
 	json_arr_begin(js, "areas");
-	for (i = 0; i < n; i = j) {
+	for (i = 0; i < n; i++) {
+		const struct mig_hist *h = areas[i].h.h;
+
 		json_obj_begin(js, NULL);
-		json_str(js, "area", rows[i].key.area);
-		json_u64(js, "allocations", rows[i].h.count);
+		json_str(js, "area", areas[i].h.area);
+		json_u64(js, "allocations", h[H_PAGES_MIGRATED].count);
 		json_obj_begin(js, "histograms");
-		for (j = i;
-		     j < n && !strcmp(rows[j].key.area, rows[i].key.area);
-		     j++) {
-			if (rows[j].key.kind >= NR_HISTS)
-				continue;
-			json_obj_begin(js, hist_names[rows[j].key.kind]);
-			json_u64(js, "count", rows[j].h.count);
-			json_u64(js, "sum", rows[j].h.sum);
-			json_log2_hist(js, "slots", rows[j].h.slots, MAX_SLOTS);
+		for (k = 0; k < NR_HISTS; k++) {
+			json_obj_begin(js, hist_names[k]);
+			json_u64(js, "count", h[k].count);
+			json_u64(js, "sum", h[k].sum);
+			json_log2_hist(js, "slots", h[k].slots, MAX_SLOTS);
 			json_obj_end(js);
 		}
 		json_obj_end(js);
@@ -336,14 +273,11 @@ static void print_json(const struct row *rows, int n, unsigned long long lost)
 	if (env.records) {
 		json_arr_begin(js, "records");
 		json_lines(js, JSON_LINES);
-		for (k = 0; k < nr_recs; k++) {
-			const struct mig_info *r = &recs[k];
+		for (i = 0; i < nr_recs; i++) {
+			const struct mig_info *r = &recs[i];
 
 			json_obj_begin(js, NULL);
-			json_str(js, "comm", r->comm);
-			json_u64(js, "pid", r->pid);
-			json_str(js, "area", r->area);
-			json_u64(js, "pages", r->count);
+			json_alloc(js, r->comm, r->pid, r->area, r->count);
 			json_bool(js, "ok", r->ok);
 			json_u64(js, "ranges", r->ranges);
 			json_u64(js, "nr_attempted", r->nr_attempted);
@@ -352,10 +286,10 @@ static void print_json(const struct row *rows, int n, unsigned long long lost)
 			json_u64(js, "nr_failed", r->nr_failed);
 			json_u64(js, "passes", r->passes);
 			json_u64(js, "elapsed_ns", r->elapsed_ns);
-			for (i = 0; i < NR_PHASES; i++) {
+			for (k = 0; k < NR_PHASES; k++) {
 				snprintf(key, sizeof(key), "%s_ns",
-					 phase_names[i]);
-				json_u64(js, key, r->phase_ns[i]);
+					 phase_names[k]);
+				json_u64(js, key, r->phase_ns[k]);
 			}
 			json_obj_end(js);
 		}
@@ -365,76 +299,53 @@ static void print_json(const struct row *rows, int n, unsigned long long lost)
 	tool_json_end();
 }
 
-static int report(struct cmamigrate_bpf *obj, struct ring_buffer *rb)
-{
-	struct row *rows = NULL;
-	int n;
+struct report_ctx {
+	struct cmamigrate_bpf *obj;
+	struct ring_buffer *rb;
+};
 
-	if (rb)
-		ring_buffer__consume(rb);
-	n = collect(bpf_map__fd(obj->maps.hists), &rows);
-	if (n < 0)
-		return n;
-	if (tool_opts.json)
-		print_json(rows, n, obj->bss->lost);
-	else
-		print_text(rows, n);
-	free(rows);
-	return 0;
+static int report(void *ctx)
+{
+	struct report_ctx *c = ctx;
+	struct areas t = {};
+	int err;
+
+	if (c->rb)
+		ring_buffer__consume(c->rb);
+	err = map_drain(bpf_map__fd(c->obj->maps.hists), sizeof(struct mig_key),
+			sizeof(struct mig_hists), add_area, &t);
+	if (!err) {
+		if (t.n)
+			qsort(t.area, t.n, sizeof(*t.area), area_cmp);
+		if (tool_opts.json)
+			print_json(t.area, t.n, c->obj->bss->lost);
+		else
+			print_text(t.area, t.n);
+	}
+	free(t.area);
+	return err;
 }
 
 int main(int argc, char **argv)
 {
-	struct cmamigrate_bpf *obj = NULL;
-	struct ring_buffer *rb = NULL;
-	time_t next;
+	struct report_ctx c = {};
 	int err;
 
-	if (tool_init("cmamigrate", "auto, patched, stock", true, opts,
-		      parse_arg, doc, argc, argv))
+	if (tool_init(&cli, argc, argv))
 		return 1;
-	obj = cmamigrate_bpf__open();
-	if (!obj)
-		return tool_open_failed();
-	err = setup(obj);
-	if (err)
-		goto cleanup;
-	if (env.records) {
-		rb = tool_ring_buffer(obj->maps.events, handle_event);
-		if (!rb) {
-			err = -errno;
-			goto cleanup;
-		}
+	c.obj = cmamigrate_bpf__open();
+	err = c.obj ? setup(c.obj) : tool_open_failed();
+	if (!err && env.records) {
+		c.rb = tool_ring_buffer(c.obj->maps.events, handle_event);
+		err = c.rb ? 0 : -errno;
 	}
-	fprintf(stderr,
-		"cmamigrate: tracing alloc_contig_range() of CMA allocations on the %s path%s%s\n",
-		path_name(tool_opts.path),
-		use_btf ? " (BTF raw tracepoints)" : "",
-		tool_opts.interval_given ? "" : "; Ctrl-C to end");
-	signal_ready();
-
-	next = time(NULL) + tool_opts.interval;
-	while (!tool_exiting) {
-		if (rb) {
-			err = tool_poll(rb, 100);
-			if (err > 0)
-				break;
-			if (err < 0)
-				goto cleanup;
-		} else {
-			usleep(100000);
-		}
-		if (time(NULL) < next)
-			continue;
-		next += tool_opts.interval;
-		err = report(obj, rb);
-		if (err || --tool_opts.times <= 0)
-			goto cleanup;
+	if (!err) {
+		tool_ready("alloc_contig_range() of CMA allocations", use_btf,
+			   !tool_opts.interval_given);
+		err = tool_report_loop(c.rb, report, &c);
 	}
-	err = report(obj, rb);
-cleanup:
-	ring_buffer__free(rb);
-	cmamigrate_bpf__destroy(obj);
+	ring_buffer__free(c.rb);
+	cmamigrate_bpf__destroy(c.obj);
 	free(recs);
 	return err != 0;
 }

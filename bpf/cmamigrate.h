@@ -25,16 +25,29 @@ enum mhist {
 	NR_HISTS,
 };
 
+/* Fields of trace events, in the order cmamigrate.c reads them. */
+struct mig_fields { /* cma_range_migrate (the series) */
+	struct tp_field attempted, migrated, reclaimed, failed, passes;
+};
+
+struct mm_fields { /* migrate:mm_migrate_pages (stock) */
+	struct tp_field succeeded, failed, reason;
+};
+
 struct mig_key {
-	char area[CMA_NAME_LEN];
-	unsigned int kind; /* enum mhist */
-	unsigned int pad;
+	unsigned long long area; /* common.bpf.h's area_hash() */
 };
 
 struct mig_hist {
 	unsigned long long slots[MAX_SLOTS];
 	unsigned long long count;
 	unsigned long long sum;
+};
+
+/* The histograms of an area: one map entry, one lookup per allocation. */
+struct mig_hists {
+	char area[CMA_NAME_LEN]; /* the area's name */
+	struct mig_hist h[NR_HISTS];
 };
 
 /* One allocation, as it is accumulated and as it is reported. */
@@ -52,6 +65,8 @@ struct mig_info {
 	unsigned int ranges; /* alloc_contig_range() calls */
 	unsigned int pid;
 	int ok;
+	unsigned int align;
+	unsigned int pad;
 	char comm[TASK_COMM_LEN];
 	char area[CMA_NAME_LEN];
 };

@@ -27,6 +27,23 @@ struct tp_field {
 	unsigned char flags;
 };
 
+/*
+ * The fields of cma_alloc_start and cma_alloc_finish every tool reads: the
+ * stock ones, then the series' (absent, i.e. zero, off the patched path).
+ */
+struct alloc_fields {
+	struct tp_field start_name;
+	struct tp_field start_count;
+	struct tp_field start_align;
+	struct tp_field fin_name;
+	struct tp_field fin_page;
+	struct tp_field fin_count;
+	struct tp_field fin_align;
+	struct tp_field fin_errorno; /* the series */
+	struct tp_field fin_retries;
+	struct tp_field fin_elapsed;
+};
+
 /* The code path a tool runs on, richest first. */
 enum cma_path {
 	PATH_PATCHED, /* the series' extended events */

@@ -15,6 +15,7 @@
 #include "helpers.h"
 
 const char *prog_name = "cmakit";
+const char *argp_program_version;
 bool verbose;
 
 int libbpf_print_fn(enum libbpf_print_level level, const char *fmt,
@@ -40,13 +41,33 @@ void error_line(const char *fmt, ...)
 
 struct tool_opts tool_opts = {
 	.path = PATH_NONE,
-	.interval = 99999999,
-	.times = 99999999,
+	.interval = MAX_SECONDS,
+	.times = MAX_SECONDS,
 };
 volatile sig_atomic_t tool_exiting;
-static const char *tool_paths = "auto, patched, stock, fentry, kprobe";
+static const char *tool_paths = ALL_PATHS;
 
 enum { OPT_STOCK = 1000 };
+
+void parse_num_arg(const char *what, const char *arg, int64_t max,
+		   struct argp_state *state, int64_t *out)
+{
+	if (parse_s64(arg, 1, max, out)) {
+		error_line("invalid %s: '%s'", what, arg);
+		argp_usage(state);
+	}
+}
+
+bool set_tool_flag(const struct tool_flag *flags, int key)
+{
+	for (; flags->key; flags++) {
+		if (flags->key == key) {
+			*flags->flag = true;
+			return true;
+		}
+	}
+	return false;
+}
 
 static const struct argp_option tool_options[] = {
 	{ "pid", 'p', "PID", 0, "Trace this process only", 0 },
@@ -82,10 +103,7 @@ static error_t tool_parse(int key, char *arg, struct argp_state *state)
 		verbose = true;
 		break;
 	case 'p':
-		if (parse_s64(arg, 1, INT32_MAX, &tool_opts.pid)) {
-			error_line("invalid pid: '%s'", arg);
-			argp_usage(state);
-		}
+		parse_num_arg("pid", arg, INT32_MAX, state, &tool_opts.pid);
 		break;
 	case 'P':
 		if (parse_path(arg, &tool_opts.path) ||
@@ -123,34 +141,24 @@ static const struct argp_option summary_options[] = {
 
 static error_t summary_parse(int key, char *arg, struct argp_state *state)
 {
-	switch (key) {
-	case 'm':
-		tool_opts.ms = true;
-		break;
-	case 'T':
-		tool_opts.timestamp = true;
-		break;
-	case 'j':
-		tool_opts.json = true;
-		break;
-	case ARGP_KEY_ARG:
-		if (state->arg_num == 0) {
-			if (parse_s64(arg, 1, 99999999, &tool_opts.interval)) {
-				error_line("invalid interval: '%s'", arg);
-				argp_usage(state);
-			}
-			tool_opts.interval_given = true;
-		} else if (state->arg_num == 1) {
-			if (parse_s64(arg, 1, 99999999, &tool_opts.times)) {
-				error_line("invalid count: '%s'", arg);
-				argp_usage(state);
-			}
-		} else {
-			return ARGP_ERR_UNKNOWN;
-		}
-		break;
-	default:
+	const struct tool_flag flags[] = {
+		{ 'm', &tool_opts.ms },
+		{ 'T', &tool_opts.timestamp },
+		{ 'j', &tool_opts.json },
+		{},
+	};
+
+	if (set_tool_flag(flags, key))
+		return 0;
+	if (key != ARGP_KEY_ARG || state->arg_num > 1)
 		return ARGP_ERR_UNKNOWN;
+	if (state->arg_num == 0) {
+		parse_num_arg("interval", arg, MAX_SECONDS, state,
+			      &tool_opts.interval);
+		tool_opts.interval_given = true;
+	} else {
+		parse_num_arg("count", arg, MAX_SECONDS, state,
+			      &tool_opts.times);
 	}
 	return 0;
 }
@@ -161,24 +169,27 @@ const struct argp tool_summary_argp = {
 	.args_doc = "[interval] [count]",
 };
 
-int tool_init(const char *name, const char *paths, bool summary,
-	      const struct argp_option *options, argp_parser_t parser,
-	      const char *doc, int argc, char **argv)
+int tool_init(const struct tool_cli *cli, int argc, char **argv)
 {
+	bool summary = cli->summary;
 	const struct argp_child children[] = {
 		{ summary ? &tool_summary_argp : &tool_argp, 0, NULL, 0 },
 		{ summary ? &tool_argp : NULL, 0, NULL, 0 },
 		{},
 	};
 	const struct argp argp = {
-		.options = options,
-		.parser = parser,
-		.doc = doc,
+		.options = cli->options,
+		.parser = cli->parser,
+		.doc = cli->doc,
 		.children = children,
 	};
 
-	prog_name = name;
-	tool_paths = paths;
+	static char version[64];
+
+	snprintf(version, sizeof(version), "%s " TOOL_VERSION, cli->name);
+	argp_program_version = version;
+	prog_name = cli->name;
+	tool_paths = cli->paths;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return 1;
 	libbpf_set_print(libbpf_print_fn);
@@ -248,8 +259,11 @@ int tool_open_failed(void)
 	return 1;
 }
 
+/* the function setup_errno_source() chose for a kretprobe, or NULL */
+static const char *acr_kprobe;
+
 int tool_start(struct bpf_object_skeleton *s, struct bpf_program *prog,
-	       const char *func, struct bpf_link **link)
+	       struct bpf_link **link)
 {
 	int err;
 
@@ -263,7 +277,7 @@ int tool_start(struct bpf_object_skeleton *s, struct bpf_program *prog,
 		error_line("failed to attach BPF programs: %s", strerror(-err));
 		return err;
 	}
-	err = prog ? attach_kretprobe(prog, func, link) : 0;
+	err = prog ? attach_kretprobe(prog, acr_kprobe, link) : 0;
 	return err ? err : tool_catch_signals();
 }
 
@@ -329,8 +343,9 @@ const char *errsrc_name(enum errno_src s)
 	return s <= ERRSRC_NONE ? names[s] : "?";
 }
 
-enum cma_path choose_path(enum cma_path requested, const bool avail[PATH_NONE],
-			  const char *const why[PATH_NONE])
+static enum cma_path choose_path(enum cma_path requested,
+				 const bool avail[PATH_NONE],
+				 const char *const why[PATH_NONE])
 {
 	int p;
 
@@ -351,26 +366,99 @@ enum cma_path choose_path(enum cma_path requested, const bool avail[PATH_NONE],
 	return PATH_NONE;
 }
 
-enum cma_path
-choose_cma_alloc_path(enum cma_path requested, bool avail[PATH_NONE],
-		      const char *why[PATH_NONE], struct bpf_program *fentry,
-		      struct bpf_program *fexit, struct bpf_program *kprobe,
-		      struct bpf_program *kretprobe)
+enum cma_path choose_tool_path(bool patched, const char *why_patched,
+			       struct bpf_program *const progs[4])
 {
-	enum cma_path path;
+	bool avail[PATH_NONE];
+	const char *why[PATH_NONE];
+	char nofn[96];
+	int i;
 
-	/* fentry needs BPF trampolines (x86 5.5, arm64 6.0) and BTF of cma_alloc */
-	avail[PATH_FENTRY] = kfunc_traceable("cma_alloc");
-	why[PATH_FENTRY] =
-		"cma_alloc is not in the kernel's BTF or not traceable by ftrace";
-	avail[PATH_KPROBE] = kprobe_traceable("cma_alloc");
-	why[PATH_KPROBE] = "cma_alloc is not in /proc/kallsyms";
-	path = choose_path(requested, avail, why);
-	bpf_program__set_autoload(fentry, path == PATH_FENTRY);
-	bpf_program__set_autoload(fexit, path == PATH_FENTRY);
-	bpf_program__set_autoload(kprobe, path == PATH_KPROBE);
-	bpf_program__set_autoload(kretprobe, path == PATH_KPROBE);
-	return path;
+	avail[PATH_PATCHED] = patched;
+	why[PATH_PATCHED] = why_patched;
+	avail[PATH_STOCK] = tp_exists("cma", "cma_alloc_start") &&
+			    tp_exists("cma", "cma_alloc_finish");
+	why[PATH_STOCK] =
+		"no cma:cma_alloc_start/cma_alloc_finish trace events (tracefs not mounted, or CONFIG_CMA without tracepoints)";
+	if (progs) {
+		/* fentry needs BPF trampolines (x86 5.5, arm64 6.0) and BTF of cma_alloc */
+		avail[PATH_FENTRY] = kfunc_traceable("cma_alloc");
+		why[PATH_FENTRY] =
+			"cma_alloc is not in the kernel's BTF or not traceable by ftrace";
+		avail[PATH_KPROBE] = kprobe_traceable("cma_alloc");
+		why[PATH_KPROBE] = "cma_alloc is not in /proc/kallsyms";
+	} else {
+		snprintf(nofn, sizeof(nofn),
+			 "%s needs the cma:* events to tell allocations apart",
+			 prog_name);
+		avail[PATH_FENTRY] = avail[PATH_KPROBE] = false;
+		why[PATH_FENTRY] = why[PATH_KPROBE] = nofn;
+	}
+	tool_opts.path = choose_path(tool_opts.path, avail, why);
+	/* fentry and fexit, then kprobe and kretprobe: only the path's */
+	for (i = 0; progs && i < 4; i++)
+		bpf_program__set_autoload(
+			progs[i],
+			tool_opts.path == (i < 2 ? PATH_FENTRY : PATH_KPROBE));
+	return tool_opts.path;
+}
+
+void read_fields(const char *sys, const char *event, const char *const *names,
+		 struct tp_field *f)
+{
+	for (; *names; names++, f++)
+		tp_field(sys, event, *names, f);
+}
+
+bool read_alloc_fields(struct alloc_fields *f)
+{
+	/* in the order of struct alloc_fields */
+	static const char *const start[] = { "name", "count", "align", NULL };
+	static const char *const fin[] = { "name",	 "page",    "count",
+					   "align",	 "errorno", "retries",
+					   "elapsed_ns", NULL };
+
+	read_fields("cma", "cma_alloc_start", start, &f->start_name);
+	read_fields("cma", "cma_alloc_finish", fin, &f->fin_name);
+	return (f->fin_errorno.flags & TPF_PRESENT) &&
+	       (f->fin_retries.flags & TPF_PRESENT) &&
+	       (f->fin_elapsed.flags & TPF_PRESENT);
+}
+
+int use_alloc_fields(struct alloc_fields *f)
+{
+	if (tool_opts.path > PATH_STOCK)
+		return 0;
+	if (tool_opts.path != PATH_PATCHED) {
+		memset(&f->fin_errorno, 0, sizeof(f->fin_errorno));
+		memset(&f->fin_retries, 0, sizeof(f->fin_retries));
+		memset(&f->fin_elapsed, 0, sizeof(f->fin_elapsed));
+	}
+	if (!(f->fin_name.flags & TPF_DATA_LOC) ||
+	    !(f->fin_page.flags & TPF_PRESENT) ||
+	    !(f->fin_count.flags & TPF_PRESENT)) {
+		error_line(
+			"cma_alloc_finish lacks its stock fields name, page, count");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+enum cma_path setup_alloc_path(struct alloc_fields *f,
+			       struct bpf_program *const progs[4])
+{
+	/* errorno, retries and elapsed_ns: the cmakit series (upstream added errorno in 6.7) */
+	enum cma_path path = choose_tool_path(
+		read_alloc_fields(f),
+		"cma_alloc_finish has no errorno/retries/elapsed_ns fields (a kernel without the cmakit series)",
+		progs);
+
+	if (path > PATH_STOCK && path != PATH_NONE &&
+	    (tp_exists("cma", "cma_alloc_start") ||
+	     tp_exists("cma", "cma_alloc_finish")))
+		note_unavailable("cma:* events not used on path %s",
+				 path_name(path));
+	return path == PATH_NONE || use_alloc_fields(f) ? PATH_NONE : path;
 }
 
 /*
@@ -384,12 +472,11 @@ static const char *contig_range_func(bool (*traceable)(const char *))
 }
 
 enum errno_src setup_errno_source(enum cma_path path, struct bpf_program *fexit,
-				  struct bpf_program *kretprobe,
-				  const char **kprobe_func)
+				  struct bpf_program *kretprobe)
 {
 	const char *f;
 
-	*kprobe_func = NULL;
+	acr_kprobe = NULL;
 	bpf_program__set_autoload(fexit, false);
 	bpf_program__set_autoload(kretprobe, false);
 	if (path == PATH_PATCHED)
@@ -404,7 +491,7 @@ enum errno_src setup_errno_source(enum cma_path path, struct bpf_program *fexit,
 	if (kprobe_traceable(f)) {
 		bpf_program__set_autoload(kretprobe, true);
 		bpf_program__set_autoattach(kretprobe, false);
-		*kprobe_func = f;
+		acr_kprobe = f;
 		return ERRSRC_KRETPROBE;
 	}
 	note_unavailable(
@@ -430,7 +517,7 @@ void note_unavailable(const char *fmt, ...)
 		memcpy(notes[nr_notes++], buf, sizeof(buf));
 }
 
-void json_unavailable(struct json *j)
+static void json_unavailable(struct json *j)
 {
 	int i;
 
@@ -454,11 +541,76 @@ static void print_stars(FILE *f, unsigned long long val, unsigned long long max,
 		fputc('+', f);
 }
 
-void clear_map(int fd, void *key)
+int grow_array(void **arr, size_t *cap, size_t n, size_t size)
 {
-	while (!bpf_map_get_next_key(fd, NULL, key))
-		if (bpf_map_delete_elem(fd, key))
+	size_t c = *cap ? *cap * 2 : 16;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	p = realloc(*arr, c * size);
+	if (!p)
+		return -ENOMEM;
+	*arr = p;
+	*cap = c;
+	return 0;
+}
+
+int map_drain(int fd, size_t key_size, size_t value_size,
+	      int (*fn)(const void *key, const void *value, void *ctx),
+	      void *ctx)
+{
+	char *key = malloc(key_size), *next = malloc(key_size);
+	char *value = malloc(value_size), *prev = NULL;
+	int err = key && next && value ? 0 : -ENOMEM;
+
+	while (!err && !bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		if (!bpf_map_lookup_elem(fd, key, value))
+			err = fn(key, value, ctx);
+	}
+	/* delete what was read; what is counted meanwhile goes to the next round */
+	while (next && !bpf_map_get_next_key(fd, NULL, next))
+		if (bpf_map_delete_elem(fd, next))
 			break;
+	free(key);
+	free(next);
+	free(value);
+	return err;
+}
+
+void tool_ready(const char *what, bool btf, bool until_interrupted)
+{
+	fprintf(stderr, "%s: tracing %s on the %s path%s%s\n", prog_name, what,
+		path_name(tool_opts.path), btf ? " (BTF raw tracepoints)" : "",
+		until_interrupted ? "; Ctrl-C to end" : "");
+	signal_ready();
+}
+
+int tool_report_loop(struct ring_buffer *rb, int (*report)(void *ctx),
+		     void *ctx)
+{
+	time_t next = time(NULL) + tool_opts.interval, left;
+	int err = 0;
+
+	while (!err) {
+		/* wait for the interval's end or a signal, reading rb meanwhile */
+		while (!tool_exiting && !err &&
+		       (left = next - time(NULL)) > 0) {
+			if (rb)
+				err = tool_poll(rb, 100);
+			else
+				sleep(left); /* a signal ends it early */
+		}
+		if (err < 0)
+			return err;
+		next += tool_opts.interval;
+		err = report(ctx);
+		if (tool_exiting || --tool_opts.times <= 0)
+			break;
+	}
+	return err;
 }
 
 void print_timestamp(void)
@@ -505,7 +657,30 @@ struct json *tool_json_begin(const char *tool)
 	json_set_compact(&tool_json, true);
 	json_obj_begin(&tool_json, NULL);
 	json_str(&tool_json, "tool", tool);
+	json_str(&tool_json, "path", path_name(tool_opts.path));
+	json_unavailable(&tool_json);
 	return &tool_json;
+}
+
+struct json *tool_json_summary(const char *tool)
+{
+	struct json *j = tool_json_begin(tool);
+
+	json_str(j, "unit", tool_opts.ms ? "ms" : "us");
+	if (tool_opts.interval_given)
+		json_s64(j, "interval_s", tool_opts.interval);
+	else
+		json_null(j, "interval_s");
+	return j;
+}
+
+void json_alloc(struct json *j, const char *comm, unsigned int pid,
+		const char *area, unsigned long long pages)
+{
+	json_str(j, "comm", comm);
+	json_u64(j, "pid", pid);
+	json_str(j, "area", area);
+	json_u64(j, "pages", pages);
 }
 
 int tool_json_end(void)

@@ -79,11 +79,16 @@ def _bad(run_dir, fname, expect):
     assert not os.path.exists(os.path.join(run_dir, "report.html"))
 
 
-def _edit_result(run_dir, fn):
-    p = run_dir / "result.json"
+def _edit_json(run_dir, name, fn):
+    """Change the JSON document NAME of RUN_DIR in place with FN(doc)."""
+    p = run_dir / name
     doc = json.load(open(p))
     fn(doc)
     json.dump(doc, open(p, "w"))
+
+
+def _edit_result(run_dir, fn):
+    _edit_json(run_dir, "result.json", fn)
 
 
 def test_truncated_result(small_run):
@@ -175,11 +180,17 @@ def test_allocations_jsonl_without_array(small_run):
         assert np.array_equal(got[k], want[k], equal_nan=got[k].dtype.kind == "f"), k
 
 
+def _edit_line(path, index, old, new, *more):
+    """Replace OLD by NEW (and further OLD, NEW pairs) in line INDEX of PATH."""
+    lines = path.read_text().splitlines(True)
+    pairs = (old, new) + more
+    for a, b in zip(pairs[::2], pairs[1::2]):
+        lines[index] = lines[index].replace(a, b)
+    path.write_text("".join(lines))
+
+
 def _break_line_3(run_dir):
-    p = run_dir / "allocations.jsonl"
-    lines = p.read_text().splitlines(True)
-    lines[2] = lines[2].replace('"ok": ', '"ok": ,')
-    p.write_text("".join(lines))
+    _edit_line(run_dir / "allocations.jsonl", 2, '"ok": ', '"ok": ,')
 
 
 @pytest.mark.parametrize("edit, keep_array, after, expect", [
@@ -206,18 +217,12 @@ def test_jsonl_truncated_last_line(small_run):
 
 
 def test_jsonl_bad_line(small_run):
-    p = small_run / "cmatrace.jsonl"
-    lines = p.read_text().splitlines(True)
-    lines[2] = lines[2].replace('"type":"alloc"', '"type":"alloc",,')
-    p.write_text("".join(lines))
+    _edit_line(small_run / "cmatrace.jsonl", 2, '"type":"alloc"', '"type":"alloc",,')
     _bad(small_run, "cmatrace.jsonl", "line 3: invalid JSON")
 
 
 def test_jsonl_schema_changes(small_run):
-    p = small_run / "cmatrace.jsonl"
-    lines = p.read_text().splitlines(True)
-    lines[4] = lines[4].replace("cmakit.cmatrace/1.0", "cmakit.cmatrace/1.1")
-    p.write_text("".join(lines))
+    _edit_line(small_run / "cmatrace.jsonl", 4, "cmakit.cmatrace/1.0", "cmakit.cmatrace/1.1")
     _bad(small_run, "cmatrace.jsonl", "line 5: schema")
 
 
@@ -227,10 +232,8 @@ def test_jsonl_empty(small_run):
 
 
 def test_jsonl_bad_status(small_run):
-    p = small_run / "cmatrace.jsonl"
-    lines = p.read_text().splitlines(True)
-    lines[1] = lines[1].replace('"status":"ok"', '"status":"maybe"').replace('"status":"failed"', '"status":"maybe"')
-    p.write_text("".join(lines))
+    _edit_line(small_run / "cmatrace.jsonl", 1, '"status":"ok"', '"status":"maybe"',
+               '"status":"failed"', '"status":"maybe"')
     _bad(small_run, "cmatrace.jsonl", "line 2: 'status'")
 
 
@@ -363,10 +366,7 @@ def test_join_refuses_drifting_clocks(small_run):
 
 
 def _edit_map(run_dir, fn):
-    p = run_dir / "areamap.json"
-    doc = json.load(open(p))
-    fn(doc)
-    json.dump(doc, open(p, "w"))
+    _edit_json(run_dir, "areamap.json", fn)
 
 
 def test_area_map_wrong_major(small_run):

@@ -42,3 +42,11 @@ t_done() {
 	echo "1..$T_N"
 	[ "$T_FAILED" -eq 0 ]
 }
+
+# t_stop fail|skip DESC REASON: what the rest of the test needs is missing;
+# report it and end the test here.
+t_stop() {
+	"t_$1" "$2" "$3"
+	t_done
+	exit
+}

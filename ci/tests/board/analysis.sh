@@ -13,9 +13,7 @@ cd "$ROOT" || exit 1
 area=$(cma_default_area)
 
 if [ -z "$area" ]; then
-	t_fail "a CMA area exists" "nothing under $CMA_DEBUGFS"
-	t_done
-	exit
+	t_stop fail "a CMA area exists" "nothing under $CMA_DEBUGFS"
 fi
 count=$(cat "$CMA_DEBUGFS/$area/count")
 

@@ -11,9 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if [ ! -d "$CMA_DEBUGFS/cam" ] && ! grep -q cma_extra= /proc/cmdline; then
-	t_fail "the board was booted with cma_extra=" "$(cat /proc/cmdline)"
-	t_done
-	exit
+	t_stop fail "the board was booted with cma_extra=" "$(cat /proc/cmdline)"
 fi
 dmesg_all=$(dmesg)
 

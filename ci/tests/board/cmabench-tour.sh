@@ -13,14 +13,10 @@ pages=$(cat "$CMA_DEBUGFS/$area/count")
 INST=$TRACEFS/instances/cmabench-tour
 
 if [ ! -x "$BIN" ]; then
-	t_fail "cmabench is built" "$BIN missing (make tools)"
-	t_done
-	exit
+	t_stop fail "cmabench is built" "$BIN missing (make tools)"
 fi
 if [ ! -e /dev/cma_bench ] || [ ! -d /sys/kernel/debug/fail_cma ]; then
-	t_skip "the tour scenario" "no /dev/cma_bench or fail_cma (stock kernel)"
-	t_done
-	exit
+	t_stop skip "the tour scenario" "no /dev/cma_bench or fail_cma (stock kernel)"
 fi
 
 # Movable pages of other programs may sit in the area; allocating all of it

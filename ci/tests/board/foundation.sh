@@ -21,9 +21,7 @@ fi
 area=$(cma_default_area)
 want_mb=$(sed -n "s/.*[[:space:]]cma=\([0-9]*\)M.*/\1/p" /proc/cmdline)
 if [ -z "$area" ]; then
-	t_fail "a CMA area exists" "no directory under $CMA_DEBUGFS"
-	t_done
-	exit
+	t_stop fail "a CMA area exists" "no directory under $CMA_DEBUGFS"
 fi
 t_eq "CmaTotal is the cma= size" "$((want_mb * 1024)) kB" "$(meminfo_kb CmaTotal) kB"
 t_eq "debugfs count of '$area' is the cma= size in pages" \

@@ -38,14 +38,10 @@ run_kselftest() {
 }
 
 if [ ! -c /dev/cma_bench ]; then
-	t_fail "/dev/cma_bench exists" "$(ls -l /dev/cma_bench 2>&1)"
-	t_done
-	exit
+	t_stop fail "/dev/cma_bench exists" "$(ls -l /dev/cma_bench 2>&1)"
 fi
 if [ ! -x "$CMA_TEST" ]; then
-	t_fail "the cma selftest is built" "$CMA_TEST missing (make kernel builds it)"
-	t_done
-	exit
+	t_stop fail "the cma selftest is built" "$CMA_TEST missing (make kernel builds it)"
 fi
 
 area=$(cma_default_area)

@@ -38,14 +38,10 @@ RANDOM=$SEED
 t_diag "seed $SEED"
 
 if [ ! -e /dev/cma_bench ] || [ ! -d /sys/kernel/debug/fail_cma ]; then
-	t_fail "the kernel has /dev/cma_bench and fail_cma" "stress needs the cmakit series (CONFIG_CMA_BENCH, CONFIG_FAIL_CMA)"
-	t_done
-	exit
+	t_stop fail "the kernel has /dev/cma_bench and fail_cma" "stress needs the cmakit series (CONFIG_CMA_BENCH, CONFIG_FAIL_CMA)"
 fi
 if [ ! -x "$CMABENCH" ]; then
-	t_fail "cmabench is built" "$CMABENCH missing (make tools)"
-	t_done
-	exit
+	t_stop fail "cmabench is built" "$CMABENCH missing (make tools)"
 fi
 board_baseline
 instances0=$(ls "$TRACEFS/instances" 2>/dev/null | tr '\n' ' ')

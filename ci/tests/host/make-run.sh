@@ -16,9 +16,7 @@ t_eq "make run SCENARIO=smoke exits 0" 0 $rc
 [ $rc -eq 0 ] || t_diag "$(echo "$out" | tail -n 20)"
 dir=$(echo "$out" | sed -n 's/^run: report \(.*\)\/report.html$/\1/p' | tail -n1)
 if [ -z "$dir" ] || [ ! -d "$dir" ]; then
-	t_fail "make run names its results directory" "$out"
-	t_done
-	exit
+	t_stop fail "make run names its results directory" "$out"
 fi
 t_ok "make run names its results directory ($dir)"
 

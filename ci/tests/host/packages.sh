@@ -63,6 +63,14 @@ trace() {
 		"$@" >"$OUT/$name.log" 2>&1 </dev/null
 }
 
+# traced NAME WHAT STATUS: after `trace NAME ...` begun at $start, say how
+# long it took and how it ended (its log's tail when it failed)
+traced() {
+	t_diag "$2 traced in $(($(date +%s) - start)) s (status $3, log build/test/packages/$1.log)"
+	[ "$3" = 0 ] || t_diag "$(tail -n 3 "$OUT/$1.log")"
+	done_with "$3"
+}
+
 # audit DESC TRACE...: one ok line, or a not ok line per package not fine;
 # $incomplete notes a traced command that failed (it may not have run all)
 incomplete=
@@ -149,13 +157,10 @@ if part kernel; then
 	if [ -z "$image" ] || [ ! -f "$image" ]; then
 		t_skip "kernel build: audit of its programs" "no kernel built yet (make kernel): tracing a cold build takes 10 minutes"
 	else
-		start=$(date +%s)
 		# build.sh waits for a build under way itself (flock)
+		start=$(date +%s)
 		trace kernel bash "$ROOT/ci/kernel/build.sh"
-		rc=$?
-		t_diag "kernel build traced in $(($(date +%s) - start)) s (status $rc, log build/test/packages/kernel.log)"
-		[ $rc = 0 ] || t_diag "$(tail -n 3 "$OUT/kernel.log")"
-		done_with $rc
+		traced kernel "kernel build" $?
 		audit "kernel: ci/kernel/build.sh" "$OUT/kernel.trace"
 	fi
 fi
@@ -170,10 +175,7 @@ if part tools; then
 		tar -C "$ROOT" --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C "$tmp/tree" -xf -
 	ln -s "$ROOT/build/kernel" "$tmp/tree/build/kernel"
 	trace tools make -C "$tmp/tree" tools
-	rc=$?
-	t_diag "make tools traced in $(($(date +%s) - start)) s (status $rc, log build/test/packages/tools.log)"
-	[ $rc = 0 ] || t_diag "$(tail -n 3 "$OUT/tools.log")"
-	done_with $rc
+	traced tools "make tools" $?
 	audit "tools: make tools" "$OUT/tools.trace"
 fi
 
@@ -203,9 +205,7 @@ if part board; then
 		# without RUN_DIR support the run is in results/<id>: ours to remove
 		made=$(sed -n 's/^run: \(report\|results\) \(results\/[^/]*\).*/\2/p' "$OUT/board-host.log" | tail -n1)
 		case $made in results/?*) [ ! -d "$ROOT/$made" ] || rm -rf "${ROOT:?}/$made" ;; esac
-		t_diag "main job traced in $(($(date +%s) - start)) s (status $rc, log build/test/packages/board-host.log)"
-		[ $rc = 0 ] || t_diag "$(tail -n 3 "$OUT/board-host.log")"
-		done_with $rc
+		traced board-host "main job" $rc
 		if grep -q 'execve("[^"]*cmabench"' "$OUT/board-guest.trace" 2>/dev/null; then
 			t_ok "main job: the guest's trace saw cmabench run"
 		else

@@ -15,9 +15,7 @@ cd "$ROOT"
 
 kernel_variant cmakit
 if [ ! -f "$KV_DIR/release" ]; then
-	t_fail "the cmakit kernel is built" "$KV_DIR/release missing (make kernel)"
-	t_done
-	exit
+	t_stop fail "the cmakit kernel is built" "$KV_DIR/release missing (make kernel)"
 fi
 release=$(cat "$KV_DIR/release")
 store=results/store-test-$$

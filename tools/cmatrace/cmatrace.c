@@ -21,6 +21,7 @@
 #include <tracefs.h>
 
 #include "cmt.h"
+#include "fly.h"
 
 static const char doc[] =
 	"cmatrace: CMA allocations from trace events, one record each.\n"
@@ -149,6 +150,25 @@ static int open_output(const char *path)
 	return fd;
 }
 
+/*
+ * The output file of @a, its writer (@comm names the tasks) and the
+ * correlator that feeds it. 0, or -1 after one line on errf.
+ */
+static int start_output(const struct args *a, cmt_comm_fn comm, void *ctx,
+			int *fd, struct cmt_out **out, struct cmt_corr **corr)
+{
+	*fd = open_output(a->output);
+	if (*fd < 0)
+		return -1;
+	*out = cmt_out_new(*fd, a->fmt, comm, ctx);
+	*corr = *out ? cmt_corr_new(cmt_out_alloc, *out) : NULL;
+	if (!*corr) {
+		fprintf(errf, "cmatrace: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
 static bool write_summary(struct cmt_out *o, const struct cmt_counts *cnt,
 			  const char *source, const char *path)
 {
@@ -195,24 +215,33 @@ static const char *report_comm(void *ctx, int pid)
 }
 
 /*
- * One record of @cpu's buffer, from a file or live: its lost events and,
- * when it is one of ours, its event go to @corr. 0, or -1 once writing
- * the output failed (which ends the iteration).
+ * One record of @cpu's buffer, already decoded (@ev NULL: not one of ours):
+ * its lost events and its event go to @corr. 0, or -1 once writing the
+ * output failed (which ends the iteration).
  */
+static int take_event(struct cmt_corr *corr, struct cmt_out *out, int cpu,
+		      uint64_t ts, long long missed, struct cmt_event *ev)
+{
+	if (missed)
+		cmt_corr_missed(corr, cpu, missed);
+	if (!ev)
+		return 0;
+	ev->cpu = cpu;
+	ev->ts = ts;
+	cmt_corr_event(corr, ev);
+	return cmt_out_failed(out) ? -1 : 0;
+}
+
+/* The same for a raw record, from a file or live. */
 static int take_record(const struct cmt_decoder *dec, struct cmt_corr *corr,
 		       struct cmt_out *out, const struct tep_record *rec,
 		       int cpu)
 {
 	struct cmt_event ev;
+	bool ours = cmt_decode(dec, rec->data, rec->size, &ev) != CMT_K_NONE;
 
-	if (rec->missed_events)
-		cmt_corr_missed(corr, cpu, rec->missed_events);
-	if (cmt_decode(dec, rec->data, rec->size, &ev) == CMT_K_NONE)
-		return 0;
-	ev.cpu = cpu;
-	ev.ts = rec->ts;
-	cmt_corr_event(corr, &ev);
-	return cmt_out_failed(out) ? -1 : 0;
+	return take_event(corr, out, cpu, rec->ts, rec->missed_events,
+			  ours ? &ev : NULL);
 }
 
 static int report_record(struct tracecmd_input *h, struct tep_record *rec,
@@ -222,6 +251,14 @@ static int report_record(struct tracecmd_input *h, struct tep_record *rec,
 
 	(void)h;
 	return take_record(r->dec, r->corr, r->out, rec, cpu);
+}
+
+static int report_fly(void *data, int cpu, uint64_t ts, int missed,
+		      struct cmt_event *ev)
+{
+	struct report_ctx *r = data;
+
+	return take_event(r->corr, r->out, cpu, ts, missed, ev);
 }
 
 /*
@@ -248,7 +285,8 @@ static int report_file(const struct args *a)
 {
 	struct report_ctx r = { 0 };
 	struct tracecmd_input *h = NULL;
-	int fd = -1, ret = 1;
+	struct cmt_fly *fly;
+	int fd = -1, ret = 1, err;
 
 	tracecmd_set_loglevel(TEP_LOG_NONE);
 	tep_set_loglevel(TEP_LOG_NONE);
@@ -274,17 +312,16 @@ static int report_file(const struct args *a)
 			a->file);
 		goto cleanup;
 	}
-	fd = open_output(a->output);
-	if (fd < 0)
+	if (start_output(a, report_comm, &r, &fd, &r.out, &r.corr))
 		goto cleanup;
-	r.out = cmt_out_new(fd, a->fmt, report_comm, &r);
-	r.corr = r.out ? cmt_corr_new(cmt_out_alloc, r.out) : NULL;
-	if (!r.corr) {
-		fprintf(errf, "cmatrace: out of memory\n");
-		goto cleanup;
-	}
-	if (tracecmd_iterate_events(h, NULL, 0, report_record, &r) < 0 &&
-	    !cmt_out_failed(r.out)) {
+	/* cmatrace's own reader where it knows the file, else libtracecmd */
+	fly = cmt_fly_open(a->file, r.tep, r.dec);
+	if (fly)
+		err = cmt_fly_iterate(fly, report_fly, &r);
+	else
+		err = tracecmd_iterate_events(h, NULL, 0, report_record, &r);
+	cmt_fly_close(fly);
+	if (err < 0 && !cmt_out_failed(r.out)) {
 		fprintf(errf, "cmatrace: %s: cannot read trace data\n",
 			a->file);
 		goto cleanup;
@@ -567,15 +604,8 @@ static int do_live(const struct args *a)
 		n++;
 	}
 	say_unknown(l.dec);
-	fd = open_output(a->output);
-	if (fd < 0)
+	if (start_output(a, live_comm, &l, &fd, &l.out, &l.corr))
 		goto cleanup;
-	l.out = cmt_out_new(fd, a->fmt, live_comm, &l);
-	l.corr = l.out ? cmt_corr_new(cmt_out_alloc, l.out) : NULL;
-	if (!l.corr) {
-		fprintf(stderr, "cmatrace: out of memory\n");
-		goto cleanup;
-	}
 	if (tracefs_trace_on(live_inst)) {
 		fprintf(stderr, "cmatrace: cannot turn tracing on\n");
 		goto cleanup;

@@ -8,16 +8,22 @@
  * (bits 4-5); then records of [u8 cpu][u8 ts step][u16 size, LE][size bytes].
  * Size 0xffff is a lost-events mark on that cpu. Each record is copied into
  * a buffer of exactly its size, so AddressSanitizer sees any over-read.
+ * With bits 6-7 of byte 0 set, the rest is a whole trace.dat instead, read
+ * by cmatrace's own trace data reader (flyrec.c) with the recording's
+ * event formats: its header, options, chunks and pages are untrusted too.
  * The recordings come from CMT_FUZZ_TRACES (trace.dat paths, ':'-separated).
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <trace-cmd.h>
 
 #include "cmt.h"
+#include "fly.h"
 
 #define MAX_TRACES 8
 
@@ -72,6 +78,41 @@ static const char *fuzz_comm(void *ctx, int pid)
 	return pid & 1 ? "comm\"\\\x01\xff" : NULL;
 }
 
+static int fuzz_fly_event(void *ctx, int cpu, uint64_t ts, int missed,
+			  struct cmt_event *ev)
+{
+	struct cmt_corr *corr = ctx;
+
+	if (missed)
+		cmt_corr_missed(corr, cpu, missed);
+	if (ev) {
+		ev->cpu = cpu;
+		ev->ts = ts;
+		cmt_corr_event(corr, ev);
+	}
+	return 0;
+}
+
+/* The input after byte 0 as a trace.dat file, through flyrec.c. */
+static void fuzz_file(int t, struct cmt_corr *corr, const uint8_t *data,
+		      size_t size)
+{
+	char path[64];
+	struct cmt_fly *f;
+	int fd = memfd_create("fuzz.dat", MFD_CLOEXEC);
+
+	if (fd < 0)
+		abort();
+	if (write(fd, data, size) != (ssize_t)size)
+		abort();
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	f = cmt_fly_open(path, tracecmd_get_tep(handles[t]), decs[t]);
+	if (f)
+		cmt_fly_iterate(f, fuzz_fly_event, corr);
+	cmt_fly_close(f);
+	close(fd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const enum cmt_format fmts[4] = { CMT_FMT_JSONL, CMT_FMT_CSV,
@@ -90,6 +131,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	corr = out ? cmt_corr_new(cmt_out_alloc, out) : NULL;
 	if (!corr)
 		abort();
+	if ((data[0] & 0xc0) == 0xc0) {
+		fuzz_file((data[0] & 15) % ntraces, corr, data + 1, size - 1);
+		pos = size;
+	}
 	while (pos + 4 <= size) {
 		int cpu = data[pos];
 		unsigned int n = data[pos + 2] | (unsigned int)data[pos + 3]

@@ -106,19 +106,24 @@ static uint64_t percentile(const struct cmt_out *o, double p)
 
 static void put_ratio(struct cmt_out *o, uint64_t num, uint64_t den)
 {
-	uint64_t r;
+	uint64_t q, r;
 
 	if (!den) {
 		PUTS(o, "null");
 		return;
 	}
-	/* six decimals, rounded */
-	r = (uint64_t)(((long double)num * 1000000.0L) / den + 0.5L);
-	put_u64(o, r / 1000000);
+	/* six decimals, rounded; the whole part apart, so nothing overflows */
+	q = num / den;
+	r = (uint64_t)(((long double)(num % den) * 1000000.0L) / den + 0.5L);
+	if (r >= 1000000) {
+		q++;
+		r -= 1000000;
+	}
+	put_u64(o, q);
 	PUTS(o, ".");
 	{
 		char d[6];
-		uint64_t f = r % 1000000;
+		uint64_t f = r;
 		int i;
 
 		for (i = 5; i >= 0; i--, f /= 10)
@@ -148,21 +153,51 @@ static void put_tally(struct cmt_out *o, const struct tally *t)
 	PUTS(o, "}");
 }
 
+static void put_line_u64(struct cmt_out *o, const char *label, uint64_t v)
+{
+	put(o, label, strlen(label));
+	put_u64(o, v);
+	PUTS(o, "\n");
+}
+
+/* The counts both summaries begin with, as JSON members or text lines */
+static void put_counts(struct cmt_out *o, bool json)
+{
+	const struct {
+		const char *key, *label;
+		uint64_t v;
+	} c[] = {
+		{ ",\"allocations\":", "allocations:      ",
+		  o->ok + o->nfailed + o->unfinished },
+		{ ",\"ok\":", "  ok:             ", o->ok },
+		{ ",\"failed\":", "  failed:         ", o->nfailed },
+		{ ",\"unfinished\":", "  unfinished:     ", o->unfinished },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		if (json)
+			put_key_u64(o, c[i].key, c[i].v);
+		else
+			put_line_u64(o, c[i].label, c[i].v);
+	if (json)
+		PUTS(o, ",\"success_rate\":");
+	else
+		PUTS(o, "success rate:     ");
+	put_ratio(o, o->ok, o->ok + o->nfailed);
+	if (!json)
+		PUTS(o, "\n");
+}
+
 static void summary_json(struct cmt_out *o, const struct cmt_counts *cnt,
 			 const char *source)
 {
-	uint64_t total = o->ok + o->nfailed + o->unfinished;
 	int k;
 
 	PUTS(o, "{\"schema\":\"" CMT_SCHEMA "\",\"type\":\"summary\","
 		"\"source\":");
 	put_jstr(o, source);
-	put_key_u64(o, ",\"allocations\":", total);
-	put_key_u64(o, ",\"ok\":", o->ok);
-	put_key_u64(o, ",\"failed\":", o->nfailed);
-	put_key_u64(o, ",\"unfinished\":", o->unfinished);
-	PUTS(o, ",\"success_rate\":");
-	put_ratio(o, o->ok, o->ok + o->nfailed);
+	put_counts(o, true);
 	PUTS(o, ",\"latency_ns\":{\"count\":");
 	put_u64(o, o->lat_n);
 	if (o->lat_n) {
@@ -172,7 +207,12 @@ static void summary_json(struct cmt_out *o, const struct cmt_counts *cnt,
 		put_key_u64(o, ",\"p99\":", percentile(o, 0.99));
 		put_key_u64(o, ",\"max\":", o->lat_max);
 		PUTS(o, ",\"mean\":");
-		put_ratio(o, (uint64_t)o->lat_sum, o->lat_n);
+		/* a sum past 2^64 (latencies of centuries: a corrupt
+		 * trace) keeps only the whole part of its mean */
+		if (o->lat_sum < 18446744073709551616.0L)
+			put_ratio(o, (uint64_t)o->lat_sum, o->lat_n);
+		else
+			put_ratio(o, (uint64_t)(o->lat_sum / o->lat_n), 1);
 	}
 	PUTS(o, "},\"failures_by_errno\":");
 	put_tally(o, &o->by_errno);
@@ -198,13 +238,6 @@ static void summary_json(struct cmt_out *o, const struct cmt_counts *cnt,
 	PUTS(o, "}\n");
 }
 
-static void put_line_u64(struct cmt_out *o, const char *label, uint64_t v)
-{
-	put(o, label, strlen(label));
-	put_u64(o, v);
-	PUTS(o, "\n");
-}
-
 static void put_ns(struct cmt_out *o, const char *label, uint64_t ns)
 {
 	put(o, label, strlen(label));
@@ -220,18 +253,24 @@ static void put_ns(struct cmt_out *o, const char *label, uint64_t ns)
 	PUTS(o, " us\n");
 }
 
-void cmt_sum_text(struct cmt_out *o, const struct cmt_counts *cnt)
+/* A line "@label<key>: <count>" per key of @t */
+static void put_tally_text(struct cmt_out *o, const char *label,
+			   const struct tally *t)
 {
-	uint64_t total = o->ok + o->nfailed + o->unfinished;
 	int i;
 
-	put_line_u64(o, "allocations:      ", total);
-	put_line_u64(o, "  ok:             ", o->ok);
-	put_line_u64(o, "  failed:         ", o->nfailed);
-	put_line_u64(o, "  unfinished:     ", o->unfinished);
-	PUTS(o, "success rate:     ");
-	put_ratio(o, o->ok, o->ok + o->nfailed);
-	PUTS(o, "\n");
+	for (i = 0; i < t->n; i++) {
+		put(o, label, strlen(label));
+		put(o, t->key[i], strlen(t->key[i]));
+		PUTS(o, ": ");
+		put_u64(o, t->val[i]);
+		PUTS(o, "\n");
+	}
+}
+
+void cmt_sum_text(struct cmt_out *o, const struct cmt_counts *cnt)
+{
+	put_counts(o, false);
 	if (o->lat_n) {
 		put_ns(o, "latency p50:      ", percentile(o, 0.50));
 		put_ns(o, "latency p90:      ", percentile(o, 0.90));
@@ -239,20 +278,8 @@ void cmt_sum_text(struct cmt_out *o, const struct cmt_counts *cnt)
 		put_ns(o, "latency max:      ", o->lat_max);
 	}
 	put_line_u64(o, "busy retries:     ", o->retries);
-	for (i = 0; i < o->by_errno.n; i++) {
-		PUTS(o, "failures ");
-		put(o, o->by_errno.key[i], strlen(o->by_errno.key[i]));
-		PUTS(o, ": ");
-		put_u64(o, o->by_errno.val[i]);
-		PUTS(o, "\n");
-	}
-	for (i = 0; i < o->by_reason.n; i++) {
-		PUTS(o, "failures blocked by ");
-		put(o, o->by_reason.key[i], strlen(o->by_reason.key[i]));
-		PUTS(o, ": ");
-		put_u64(o, o->by_reason.val[i]);
-		PUTS(o, "\n");
-	}
+	put_tally_text(o, "failures ", &o->by_errno);
+	put_tally_text(o, "failures blocked by ", &o->by_reason);
 	put_line_u64(o, "events:           ", cnt->events_total);
 	put_line_u64(o, "missed events:    ", cnt->missed_events);
 	if (cnt->missed_unknown)

@@ -47,51 +47,93 @@ static void set(struct cmt_event *e, enum cmt_field f, int64_t v)
 	e->present |= 1u << f;
 }
 
-/* An event with one field, straight to @c */
-static void send1(struct cmt_corr *c, enum cmt_kind k, int pid, int cpu,
-		  uint64_t ts, enum cmt_field f, int64_t v)
-{
-	struct cmt_event e = ev(k, pid, cpu, ts);
+/* A field of a step: F(CMT_F_PFN, 0x10); the zero entry ends the list. */
+struct fv {
+	int f; /* enum cmt_field + 1 */
+	int64_t v;
+};
+#define F(field, value)              \
+	{                            \
+		(field) + 1, (value) \
+	}
 
-	set(&e, f, v);
-	cmt_corr_event(c, &e);
-}
+/* One event of a test, or with kind LOST a lost-events mark (n in ts). */
+struct step {
+	struct {
+		enum cmt_kind kind;
+		int pid, cpu;
+		uint64_t ts;
+	} at;
+	struct fv fv[6];
+};
+#define AT(kind, pid, cpu, ts)             \
+	{                                  \
+		(kind), (pid), (cpu), (ts) \
+	}
+#define LOST CMT_K_NR
+/* Two more "fields": a busy page's stage and reason, as strs[] indexes */
+#define STAGE CMT_F_NR
+#define REASON (CMT_F_NR + 1)
+static const char *const strs[] = { "", "migrate", "pinned" };
 
-static struct cmt_corr *fresh(void)
+/* A fresh correlator fed @steps, then flushed; the records are in recs. */
+static struct cmt_corr *run(const struct step *steps, size_t n)
 {
+	struct cmt_corr *c;
+	size_t i, j;
+
 	nrec = 0;
 	memset(recs, 0, sizeof(recs));
-	return cmt_corr_new(capture, NULL);
+	c = cmt_corr_new(capture, NULL);
+	for (i = 0; c && i < n; i++) {
+		const struct step *s = &steps[i];
+		struct cmt_event e =
+			ev(s->at.kind, s->at.pid, s->at.cpu, s->at.ts);
+
+		if (s->at.kind == LOST) {
+			cmt_corr_missed(c, s->at.cpu, (long long)s->at.ts);
+			continue;
+		}
+		for (j = 0; j < 6 && s->fv[j].f; j++) {
+			int f = s->fv[j].f - 1;
+			int64_t v = s->fv[j].v;
+
+			if (f == STAGE)
+				strcpy(e.stage, strs[v]);
+			else if (f == REASON)
+				strcpy(e.reason, strs[v]);
+			else
+				set(&e, (enum cmt_field)f, v);
+		}
+		cmt_corr_event(c, &e);
+	}
+	if (c)
+		cmt_corr_flush(c);
+	return c;
 }
+
+#define RUN(steps) run(steps, sizeof(steps) / sizeof(steps[0]))
 
 static void t_interleaved_stock(void)
 {
-	struct cmt_corr *c = fresh();
-	struct cmt_event e;
-
-	send1(c, CMT_K_START, 10, 0, 100, CMT_F_COUNT, 16);
-	send1(c, CMT_K_START, 20, 1, 110, CMT_F_COUNT, 32);
-	send1(c, CMT_K_RETRY, 20, 1, 120, CMT_F_PFN, 0x1000);
-	e = ev(CMT_K_MM_MIGRATE, 10, 1, 125); /* task 10 moved to cpu 1 */
-	set(&e, CMT_F_SUCCEEDED, 5);
-	set(&e, CMT_F_REASON, 1);
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_FINISH, 10, 1, 130);
-	set(&e, CMT_F_PFN, 0x2000);
-	set(&e, CMT_F_PAGE, 0xffff0000);
-	set(&e, CMT_F_COUNT, 16);
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_TEST_ISOLATED, 20, 0, 135);
-	set(&e, CMT_F_START_PFN, 0x3000);
-	set(&e, CMT_F_END_PFN, 0x3020);
-	set(&e, CMT_F_FIN_PFN, 0x3007);
-	cmt_corr_event(c, &e);
-	send1(c, CMT_K_RETRY, 20, 0, 136, CMT_F_PFN, 0x3000);
-	e = ev(CMT_K_FINISH, 20, 0, 140);
-	set(&e, CMT_F_PFN, -1);
-	set(&e, CMT_F_PAGE, 0);
-	cmt_corr_event(c, &e);
-	cmt_corr_flush(c);
+	static const struct step steps[] = {
+		{ AT(CMT_K_START, 10, 0, 100), { F(CMT_F_COUNT, 16) } },
+		{ AT(CMT_K_START, 20, 1, 110), { F(CMT_F_COUNT, 32) } },
+		{ AT(CMT_K_RETRY, 20, 1, 120), { F(CMT_F_PFN, 0x1000) } },
+		/* task 10 moved to cpu 1 */
+		{ AT(CMT_K_MM_MIGRATE, 10, 1, 125),
+		  { F(CMT_F_SUCCEEDED, 5), F(CMT_F_REASON, 1) } },
+		{ AT(CMT_K_FINISH, 10, 1, 130),
+		  { F(CMT_F_PFN, 0x2000), F(CMT_F_PAGE, 0xffff0000),
+		    F(CMT_F_COUNT, 16) } },
+		{ AT(CMT_K_TEST_ISOLATED, 20, 0, 135),
+		  { F(CMT_F_START_PFN, 0x3000), F(CMT_F_END_PFN, 0x3020),
+		    F(CMT_F_FIN_PFN, 0x3007) } },
+		{ AT(CMT_K_RETRY, 20, 0, 136), { F(CMT_F_PFN, 0x3000) } },
+		{ AT(CMT_K_FINISH, 20, 0, 140),
+		  { F(CMT_F_PFN, -1), F(CMT_F_PAGE, 0) } },
+	};
+	struct cmt_corr *c = RUN(steps);
 
 	tap_ok(nrec == 2, "interleaved: two tasks give two records");
 	tap_ok(recs[0].pid == 10 && recs[0].status == CMT_OK &&
@@ -113,26 +155,21 @@ static void t_interleaved_stock(void)
 
 static void t_missing(void)
 {
-	struct cmt_corr *c = fresh();
-	struct cmt_event e;
-
-	e = ev(CMT_K_FINISH, 5, 0, 50); /* trace began mid-allocation */
-	set(&e, CMT_F_PFN, 0x10);
-	set(&e, CMT_F_PAGE, 1);
-	set(&e, CMT_F_COUNT, 4);
-	cmt_corr_event(c, &e);
-	/* larger than the area: no finish */
-	send1(c, CMT_K_START, 6, 0, 60, CMT_F_COUNT, 99999);
-	send1(c, CMT_K_START, 6, 0, 70, CMT_F_COUNT, 1);
-	e = ev(CMT_K_START, 7, 1, 65); /* never finishes: truncated trace */
-	cmt_corr_event(c, &e);
-	cmt_corr_missed(c, 1, 12);
-	e = ev(CMT_K_FINISH, 6, 0, 80);
-	set(&e, CMT_F_PFN, 0x20);
-	set(&e, CMT_F_PAGE, 1);
-	cmt_corr_event(c, &e);
-	cmt_corr_missed(c, 0, -1);
-	cmt_corr_flush(c);
+	static const struct step steps[] = {
+		/* the trace began mid-allocation */
+		{ AT(CMT_K_FINISH, 5, 0, 50),
+		  { F(CMT_F_PFN, 0x10), F(CMT_F_PAGE, 1), F(CMT_F_COUNT, 4) } },
+		/* larger than the area: no finish */
+		{ AT(CMT_K_START, 6, 0, 60), { F(CMT_F_COUNT, 99999) } },
+		{ AT(CMT_K_START, 6, 0, 70), { F(CMT_F_COUNT, 1) } },
+		/* never finishes: a truncated trace */
+		{ AT(CMT_K_START, 7, 1, 65), { { 0, 0 } } },
+		{ AT(LOST, 0, 1, 12), { { 0, 0 } } },
+		{ AT(CMT_K_FINISH, 6, 0, 80),
+		  { F(CMT_F_PFN, 0x20), F(CMT_F_PAGE, 1) } },
+		{ AT(LOST, 0, 0, (uint64_t)-1), { { 0, 0 } } },
+	};
+	struct cmt_corr *c = RUN(steps);
 
 	tap_ok(nrec == 4, "missing: every allocation gives one record");
 	tap_ok(recs[0].status == CMT_OK && (recs[0].missing & CMT_MISS_START) &&
@@ -156,38 +193,26 @@ static void t_missing(void)
 
 static void t_patched(void)
 {
-	struct cmt_corr *c = fresh();
-	struct cmt_event e;
-
-	send1(c, CMT_K_START, 9, 0, 10, CMT_F_COUNT, 1024);
-	send1(c, CMT_K_ISOLATE, 9, 0, 11, CMT_F_ELAPSED, 100);
-	send1(c, CMT_K_DRAIN, 9, 0, 12, CMT_F_ELAPSED, 200);
-	e = ev(CMT_K_BUSY_PAGE, 9, 0, 13);
-	set(&e, CMT_F_PFN, 0x4242);
-	set(&e, CMT_F_REFCOUNT, 3);
-	set(&e, CMT_F_MAPCOUNT, 1);
-	set(&e, CMT_F_FLAGS, CMT_PG_LRU | CMT_PG_ANON);
-	strcpy(e.stage, "migrate");
-	strcpy(e.reason, "pinned");
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_MIGRATE, 9, 0, 14);
-	set(&e, CMT_F_ELAPSED, 300);
-	set(&e, CMT_F_MIGRATED, 100);
-	set(&e, CMT_F_NR_FAILED, 1);
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_TEST, 9, 0, 15);
-	set(&e, CMT_F_ELAPSED, 400);
-	set(&e, CMT_F_RET, -16);
-	set(&e, CMT_F_FAILED_PFN, 0x4242);
-	cmt_corr_event(c, &e);
-	e = ev(CMT_K_FINISH, 9, 0, 20);
-	set(&e, CMT_F_PFN, 0x4000);
-	set(&e, CMT_F_PAGE, 0);
-	set(&e, CMT_F_ERRNO, -16);
-	set(&e, CMT_F_RETRIES, 0);
-	set(&e, CMT_F_ELAPSED, 9999);
-	cmt_corr_event(c, &e);
-	cmt_corr_flush(c);
+	static const struct step steps[] = {
+		{ AT(CMT_K_START, 9, 0, 10), { F(CMT_F_COUNT, 1024) } },
+		{ AT(CMT_K_ISOLATE, 9, 0, 11), { F(CMT_F_ELAPSED, 100) } },
+		{ AT(CMT_K_DRAIN, 9, 0, 12), { F(CMT_F_ELAPSED, 200) } },
+		{ AT(CMT_K_BUSY_PAGE, 9, 0, 13),
+		  { F(CMT_F_PFN, 0x4242), F(CMT_F_REFCOUNT, 3),
+		    F(CMT_F_MAPCOUNT, 1),
+		    F(CMT_F_FLAGS, CMT_PG_LRU | CMT_PG_ANON), F(STAGE, 1),
+		    F(REASON, 2) } },
+		{ AT(CMT_K_MIGRATE, 9, 0, 14),
+		  { F(CMT_F_ELAPSED, 300), F(CMT_F_MIGRATED, 100),
+		    F(CMT_F_NR_FAILED, 1) } },
+		{ AT(CMT_K_TEST, 9, 0, 15),
+		  { F(CMT_F_ELAPSED, 400), F(CMT_F_RET, -16),
+		    F(CMT_F_FAILED_PFN, 0x4242) } },
+		{ AT(CMT_K_FINISH, 9, 0, 20),
+		  { F(CMT_F_PFN, 0x4000), F(CMT_F_PAGE, 0), F(CMT_F_ERRNO, -16),
+		    F(CMT_F_RETRIES, 0), F(CMT_F_ELAPSED, 9999) } },
+	};
+	struct cmt_corr *c = RUN(steps);
 
 	tap_ok(nrec == 1 && recs[0].status == CMT_FAILED &&
 		       recs[0].err == -16 && !recs[0].errno_inferred &&
@@ -208,7 +233,7 @@ static void t_patched(void)
 
 static void t_bounded(void)
 {
-	struct cmt_corr *c = fresh();
+	struct cmt_corr *c = run(NULL, 0);
 	struct cmt_event e;
 	int i;
 
@@ -237,7 +262,9 @@ static void t_bounded(void)
 	tap_ok(nrec == CMT_MAX_OPEN + 1 && recs[nrec - 1].has_start &&
 		       !(recs[nrec - 1].missing & CMT_MISS_START),
 	       "bounded: every start is matched after table churn");
-	send1(c, CMT_K_MM_MIGRATE, 1, 0, 1, CMT_F_REASON, 0);
+	e = ev(CMT_K_MM_MIGRATE, 1, 0, 1);
+	set(&e, CMT_F_REASON, 0);
+	cmt_corr_event(c, &e);
 	tap_ok(cmt_corr_counts(c)->unrelated == 1 && nrec == CMT_MAX_OPEN + 1,
 	       "migrations outside an allocation are only counted");
 	cmt_corr_free(c);
@@ -294,6 +321,42 @@ static void t_output(void)
 		fclose(f);
 }
 
+/* The summary's ratios never overflow, whatever the latencies. */
+static void t_summary_huge(void)
+{
+	struct cmt_counts cnt;
+	struct cmt_alloc a;
+	struct cmt_out *o;
+	char buf[4096];
+	FILE *f = tmpfile();
+	size_t n = 0;
+	int i;
+
+	memset(&cnt, 0, sizeof(cnt));
+	memset(&a, 0, sizeof(a));
+	a.status = CMT_OK;
+	a.has_start = a.has_finish = true;
+	a.ts_finish = (uint64_t)1 << 63; /* a corrupt trace's latency */
+	o = f ? cmt_out_new(-1, CMT_FMT_SUMMARY, NULL, NULL) : NULL;
+	if (o) {
+		for (i = 0; i < 2; i++)
+			cmt_out_alloc(o, &a);
+		cmt_out_summary_json(o, &cnt, "test", fileno(f));
+		rewind(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+	}
+	buf[n] = '\0';
+	tap_ok(strstr(buf, "\"max\":9223372036854775808,"
+			   "\"mean\":9223372036854775808.000000}") &&
+		       strstr(buf, "\"success_rate\":1.000000,"),
+	       "summary: the mean of latencies past 2^63 is printed, not "
+	       "overflowed");
+	if (o)
+		cmt_out_free(o);
+	if (f)
+		fclose(f);
+}
+
 int main(void)
 {
 	t_interleaved_stock();
@@ -301,5 +364,6 @@ int main(void)
 	t_patched();
 	t_bounded();
 	t_output();
+	t_summary_huge();
 	return tap_done();
 }

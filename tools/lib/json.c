@@ -202,6 +202,14 @@ void json_u64(struct json *j, const char *key, uint64_t v)
 	fprintf(j->f, "%" PRIu64, v);
 }
 
+void json_u64s(struct json *j, const struct json_u64_kv *kv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_u64(j, kv[i].key, kv[i].v);
+}
+
 void json_s64(struct json *j, const char *key, int64_t v)
 {
 	json_member(j, key);

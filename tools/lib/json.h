@@ -79,6 +79,12 @@ void json_str(struct json *j, const char *key,
 	      const char *s); /* NULL s: null */
 void json_u64(struct json *j, const char *key, uint64_t v);
 void json_s64(struct json *j, const char *key, int64_t v);
+/* A run of integer members, in order */
+struct json_u64_kv {
+	const char *key;
+	uint64_t v;
+};
+void json_u64s(struct json *j, const struct json_u64_kv *kv, size_t n);
 void json_double(struct json *j, const char *key,
 		 double v); /* %.6g; non-finite: null */
 /* @v with @decimals digits after the point (%.*f); non-finite: null */

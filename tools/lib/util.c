@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,25 +18,41 @@
 #include <time.h>
 #include <unistd.h>
 
+/* -1 with errno @e. */
+static int fail(int e)
+{
+	errno = e;
+	return -1;
+}
+
+/*
+ * After strtoull(), strtoll() or strtod() with errno cleared: all of the
+ * text was one number (@ok: a finite one), and it lies in range. 0 or -1.
+ */
+static int parsed(const char *end, bool ok, bool in_range)
+{
+	if (errno || *end || !ok)
+		return fail(errno ? errno : EINVAL);
+	return in_range ? 0 : fail(ERANGE);
+}
+
+/* A signed or floating number: something, and not leading blanks. */
+static bool starts_number(const char *s)
+{
+	return s && *s && !isspace((unsigned char)*s);
+}
+
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	unsigned long long v;
 	char *end;
 
-	if (!s || !isdigit((unsigned char)*s)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!s || !isdigit((unsigned char)*s))
+		return fail(EINVAL);
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || *end) {
-		errno = errno ? errno : EINVAL;
+	if (parsed(end, true, v >= min && v <= max))
 		return -1;
-	}
-	if (v < min || v > max) {
-		errno = ERANGE;
-		return -1;
-	}
 	*out = v;
 	return 0;
 }
@@ -45,20 +62,12 @@ int parse_s64(const char *s, int64_t min, int64_t max, int64_t *out)
 	long long v;
 	char *end;
 
-	if (!s || !*s || isspace((unsigned char)*s)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!starts_number(s))
+		return fail(EINVAL);
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || *end) {
-		errno = errno ? errno : EINVAL;
+	if (parsed(end, true, v >= min && v <= max))
 		return -1;
-	}
-	if (v < min || v > max) {
-		errno = ERANGE;
-		return -1;
-	}
 	*out = v;
 	return 0;
 }
@@ -68,20 +77,12 @@ int parse_double(const char *s, double min, double max, double *out)
 	char *end;
 	double v;
 
-	if (!s || !*s || isspace((unsigned char)*s)) {
-		errno = EINVAL;
-		return -1;
-	}
+	if (!starts_number(s))
+		return fail(EINVAL);
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || *end || !isfinite(v)) {
-		errno = errno ? errno : EINVAL;
+	if (parsed(end, isfinite(v), v >= min && v <= max))
 		return -1;
-	}
-	if (v < min || v > max) {
-		errno = ERANGE;
-		return -1;
-	}
 	*out = v;
 	return 0;
 }

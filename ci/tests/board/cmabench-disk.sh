@@ -20,6 +20,8 @@ fs_use() { stat -f -c '%b %f %c %d %S' "$S" | awk '{ print $1 - $2, $3 - $4, $5 
 listing() { ls -A "$S" | tr '\n' ' '; }
 # reads and writes completed on the scratch disk (Documentation/block/stat.rst)
 disk_io() { awk '{ print $1, $5 }' "/sys/block/$blk/stat"; }
+# DESC MIN VALUE DETAIL: VALUE is at least MIN
+t_at_least() { if [ "$3" -ge "$2" ]; then t_ok "$1 ($4)"; else t_fail "$1" "$4"; fi; }
 
 if [ ! -x "$BIN" ]; then
 	t_fail "cmabench is built" "$BIN missing (make tools)"
@@ -87,17 +89,9 @@ fi
 # Every page of the 64 MiB file is put under writeback at least once: the
 # writer starts writeback on 4 MiB of it every 20 ms.
 written=$((w1 - w0))
-if [ $written -ge 16384 ]; then
-	t_ok "dirty:64M: the kernel wrote back at least the 16384 pages of the file (nr_written +$written)"
-else
-	t_fail "dirty:64M: the kernel wrote back at least the 16384 pages of the file" "nr_written +$written"
-fi
+t_at_least "dirty:64M: the kernel wrote back at least the 16384 pages of the file" 16384 $written "nr_written +$written"
 grown=$(((peak - used0) * bsize >> 20))
-if [ $grown -ge 64 ]; then
-	t_ok "dirty:64M: the file lived on the scratch disk (+$grown MiB in use during the run)"
-else
-	t_fail "dirty:64M: the file lived on the scratch disk (64 MiB more in use during the run)" "+$grown MiB"
-fi
+t_at_least "dirty:64M: the file lived on the scratch disk (64 MiB more in use during the run)" 64 $grown "+$grown MiB"
 sync
 read -r used1 inodes1 _ <<<"$(fs_use)"
 t_eq "dirty:64M: the scratch directory holds what it held before" "$ls0" "$(listing)"
@@ -153,11 +147,7 @@ fi
 # Nothing else reads the scratch disk: every read is one of cmabench's
 # 64 KiB O_DIRECT reads, which bypass the page cache.
 reads=$((rd1 - rd0))
-if [ $reads -ge 100 ]; then
-	t_ok "odirect:2: the reads reached the scratch disk ($reads reads completed)"
-else
-	t_fail "odirect:2: at least 100 reads reached the scratch disk" "$reads reads completed on $blk"
-fi
+t_at_least "odirect:2: at least 100 reads reached the scratch disk" 100 $reads "$reads reads completed on $blk"
 sync
 t_eq "odirect:2: the scratch directory and file system are as before" "$ls0 $used0 $inodes0" "$(listing) $(fs_use | cut -d' ' -f1,2)"
 t_eq "odirect:2: debugfs used is back at 0" 0 "$(cma_used "$area")"

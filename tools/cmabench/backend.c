@@ -132,6 +132,7 @@ int cb_backend_alloc(struct cb_run *r, uint64_t pages, unsigned int align,
 	b->handle = 0;
 	b->pages = pages;
 	rec->kernel_ns = rec->retries = rec->pfn = -1;
+	rec->user_corrected_ns = -1;
 	rec->pages = pages;
 	rec->align = align;
 	return r->ops->alloc(r, pages, align, b, rec);
@@ -150,14 +151,22 @@ int cb_backend_free(struct cb_run *r, struct cb_buf *b, uint64_t *ns)
 	return 0;
 }
 
-/* Every interface that was opened, whichever allocated. */
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/*
+ * Every interface that was opened, whichever allocated: the heap, and
+ * /dev/cma_bench, whose closing frees whatever is still allocated or
+ * pinned through it.
+ */
 void cb_backend_close(struct cb_run *r)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(backends) / sizeof(backends[0]); i++)
-		if (backends[i] && backends[i]->close)
-			backends[i]->close(r);
+	close_fd(&r->heap_fd);
+	close_fd(&r->dev_fd);
 }
 
 const struct cb_backend_ops *cb_pinner(const struct cb_run *r)

@@ -96,13 +96,6 @@ static int release(struct cb_run *r, struct cb_buf *b)
 	return rc;
 }
 
-static void heap_close(struct cb_run *r)
-{
-	if (r->heap_fd >= 0)
-		close(r->heap_fd);
-	r->heap_fd = -1;
-}
-
 const struct cb_backend_ops cb_dma_heap_ops = {
 	.name = "dma_heap",
 	.caps = CB_CAP_ANY_ORDER | CB_CAP_THREADS,
@@ -111,5 +104,4 @@ const struct cb_backend_ops cb_dma_heap_ops = {
 	.open = heap_open,
 	.alloc = alloc,
 	.free = release,
-	.close = heap_close,
 };

@@ -12,7 +12,7 @@
 #include "kpage.h"
 
 #define CB_VERSION "1.0"
-#define CB_SCHEMA "cmakit.cmabench/1.1"
+#define CB_SCHEMA "cmakit.cmabench/1.2"
 #define CB_AREAMAP_SCHEMA "cmakit.areamap/2.0"
 #define CB_NAME_LEN 64
 #define CB_MAX_SIZES 64
@@ -133,6 +133,7 @@ struct cb_record {
 	bool ok;
 	int err;
 	int64_t kernel_ns, retries, pfn, release_ns; /* -1: null */
+	int64_t user_corrected_ns; /* user_ns less the null ioctl; -1: null */
 	int injected; /* -1 null, 0, 1 */
 	int64_t migrated; /* pages the kernel migrated for it, -1 null */
 	int64_t pinned; /* -1 null */
@@ -214,7 +215,7 @@ struct cb_backend_ops {
 	int (*pin)(struct cb_run *r, uint64_t pfn, uint64_t count, bool range,
 		   struct cb_pin *p);
 	int (*unpin)(struct cb_run *r, struct cb_pin *p); /* none held: 0 */
-	void (*close)(struct cb_run *r); /* NULL: nothing to close */
+	/* what open() or cb_cma_bench_areas() opened: cb_backend_close() */
 };
 
 extern const struct cb_backend_ops cb_cma_bench_ops, cb_debugfs_ops,
@@ -238,6 +239,7 @@ struct cb_pressure_state; /* pressure.c */
 struct cb_inject_state; /* inject.c */
 
 #define CB_MAX_LATER 4 /* errors after the first that are kept */
+#define CB_NULL_IOCTLS 63 /* null ioctls timed before the first request */
 
 struct cb_run {
 	struct cb_config cfg;
@@ -250,6 +252,14 @@ struct cb_run {
 	const struct cb_backend_ops *ops; /* the chosen backend */
 	bool kernel_timing;
 	int dev_fd, heap_fd;
+	/*
+	 * cma_bench: round trips of CMA_BENCH_IOC_AREA, an ioctl of the same
+	 * driver that does nearly nothing, timed as a request is; their
+	 * median is the fixed cost of an ioctl inside every user_ns.
+	 */
+	uint64_t null_ioctl_ns[CB_NULL_IOCTLS];
+	size_t n_null_ioctl;
+	int64_t null_ioctl_p50; /* -1: not measured */
 	char release[128], kversion[256], machine[64], hostname[128],
 		model[128];
 	char series_hash[64];

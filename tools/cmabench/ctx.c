@@ -39,6 +39,7 @@ void cb_run_init(struct cb_run *r, int argc, char **argv)
 	r->argc = argc;
 	r->argv = argv;
 	r->dev_fd = r->heap_fd = -1;
+	r->null_ioctl_p50 = -1;
 	r->injected_before = r->injected_after = -1;
 	r->occ.landing = -1;
 	r->occ.misses = -1;

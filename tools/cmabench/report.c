@@ -70,17 +70,21 @@ static void counters_obj(struct json *j, const char *key,
 
 static void mix_obj(struct json *j, const struct kpage_mix *m)
 {
+	const struct json_u64_kv kv[] = {
+		{ "free", m->free },
+		{ "cma", m->cma },
+		{ "anon", m->anon },
+		{ "file", m->file },
+		{ "shmem", m->shmem },
+		{ "other", m->other },
+		{ "thp", m->thp },
+		{ "dirty", m->dirty },
+		{ "writeback", m->writeback },
+		{ "mapped", m->mapped },
+	};
+
 	json_obj_begin(j, "pages");
-	json_u64(j, "free", m->free);
-	json_u64(j, "cma", m->cma);
-	json_u64(j, "anon", m->anon);
-	json_u64(j, "file", m->file);
-	json_u64(j, "shmem", m->shmem);
-	json_u64(j, "other", m->other);
-	json_u64(j, "thp", m->thp);
-	json_u64(j, "dirty", m->dirty);
-	json_u64(j, "writeback", m->writeback);
-	json_u64(j, "mapped", m->mapped);
+	json_u64s(j, kv, sizeof(kv) / sizeof(kv[0]));
 	json_obj_end(j);
 }
 
@@ -162,6 +166,14 @@ static void write_backend(struct json *j, const struct cb_run *r)
 	json_bool(j, "pfn", caps & CB_CAP_PFN);
 	json_bool(j, "retries", caps & CB_CAP_KERNEL_TIME);
 	json_bool(j, "align", caps & CB_CAP_ALIGN);
+	if (r->n_null_ioctl) {
+		uint64_t v[CB_NULL_IOCTLS];
+
+		memcpy(v, r->null_ioctl_ns, r->n_null_ioctl * sizeof(v[0]));
+		cb_json_stats(j, "null_ioctl_ns", v, r->n_null_ioctl);
+	} else {
+		json_null(j, "null_ioctl_ns");
+	}
 	json_obj_end(j);
 	json_obj_begin(j, "features");
 	json_bool(j, "cma_bench_dev", r->feat.cma_bench_dev);
@@ -286,12 +298,15 @@ static void write_record(struct json *j, const struct cb_run *r,
 			 const struct cb_record *x)
 {
 	const struct cb_config *c = &r->cfg;
+	const struct json_u64_kv head[] = {
+		{ "seq", x->seq },
+		{ "round", x->round },
+		{ "thread", x->thread },
+		{ "t_ns", x->t_ns },
+	};
 
 	json_obj_begin(j, NULL);
-	json_u64(j, "seq", x->seq);
-	json_u64(j, "round", x->round);
-	json_u64(j, "thread", x->thread);
-	json_u64(j, "t_ns", x->t_ns);
+	json_u64s(j, head, sizeof(head) / sizeof(head[0]));
 	json_str(j, "area", c->area);
 	json_u64(j, "pages", x->pages);
 	json_u64(j, "align", x->align);
@@ -299,6 +314,7 @@ static void write_record(struct json *j, const struct cb_run *r,
 	json_s64(j, "errno", x->ok ? 0 : x->err);
 	json_str(j, "error", x->ok ? NULL : errno_name(x->err));
 	json_u64(j, "user_ns", x->user_ns);
+	null_or_s64(j, "user_corrected_ns", x->user_corrected_ns);
 	null_or_s64(j, "kernel_ns", x->kernel_ns);
 	null_or_s64(j, "retries", x->retries);
 	null_or_s64(j, "pfn", x->pfn);

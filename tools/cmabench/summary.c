@@ -16,7 +16,7 @@
 #include "stats.h"
 #include "util.h"
 
-static void stats_obj(struct json *j, const char *key, uint64_t *v, size_t n)
+void cb_json_stats(struct json *j, const char *key, uint64_t *v, size_t n)
 {
 	struct stats s;
 
@@ -172,9 +172,9 @@ static void write_by_size(struct json *j, const struct cb_run *r, uint64_t *buf,
 		json_u64(j, "failed", cnt - cok);
 		errors_obj(j, r->rec, r->nrec, sizes[i]);
 		n = sample(r, sizes[i], F_USER, buf);
-		stats_obj(j, "user_ns", buf, n);
+		cb_json_stats(j, "user_ns", buf, n);
 		n = sample(r, sizes[i], F_KERNEL, buf);
-		stats_obj(j, "kernel_ns", buf, n);
+		cb_json_stats(j, "kernel_ns", buf, n);
 		json_obj_end(j);
 	}
 	json_arr_end(j);
@@ -273,11 +273,11 @@ int cb_write_summary(struct json *j, const struct cb_run *r)
 	json_u64(j, "pages_requested", preq);
 	json_u64(j, "pages_allocated", pok);
 	n = sample(r, 0, F_USER, buf);
-	stats_obj(j, "user_ns", buf, n);
+	cb_json_stats(j, "user_ns", buf, n);
 	n = sample(r, 0, F_KERNEL, buf);
-	stats_obj(j, "kernel_ns", buf, n);
+	cb_json_stats(j, "kernel_ns", buf, n);
 	n = sample(r, 0, F_RELEASE, buf);
-	stats_obj(j, "release_ns", buf, n);
+	cb_json_stats(j, "release_ns", buf, n);
 	write_by_size(j, r, buf, sizes);
 	write_occupancy_summary(j, r);
 	write_accounting(j, r);

@@ -49,7 +49,7 @@ if jq -e . "$doc" >/dev/null 2>&1; then
 else
 	t_fail "the result document is valid JSON" "$(head -c 300 "$doc" 2>&1)"
 fi
-t_eq "schema id" '"cmakit.cmabench/1.1"' "$(jq .schema "$doc" 2>&1)"
+t_eq "schema id" '"cmakit.cmabench/1.2"' "$(jq .schema "$doc" 2>&1)"
 t_eq "top-level members" '["allocations","areas","counters","run","schema","summary"]' \
 	"$(jq -c 'keys' "$doc" 2>&1)"
 # Every field of a record and of run is documented in docs/results.md, and back.
@@ -68,6 +68,8 @@ t_eq "summary latency over successes only (1000, 2000, 3000 ns)" '[3,1000,2000,3
 t_eq "by_size sorted by pages" '[1,1024,4096]' "$(jq -c '[.summary.by_size[].pages]' "$doc")"
 t_eq "kernel_ns is null, not 0, when unmeasured" 'null null' \
 	"$(jq -r '"\(.allocations[0].kernel_ns) \(.summary.kernel_ns)"' "$doc")"
+t_eq "without a null ioctl measured, user_corrected_ns and null_ioctl_ns are null" 'null null' \
+	"$(jq -r '"\(.allocations[0].user_corrected_ns) \(.run.backend.null_ioctl_ns)"' "$doc")"
 t_eq "failed record carries errno 16 and its name" '[false,16,"EBUSY"]' \
 	"$(jq -c '.allocations[3] | [.ok, .errno, .error]' "$doc")"
 [ -s "$tmp/doc/summary.txt" ] && t_ok "summary.txt is written" || t_fail "summary.txt is written"
@@ -111,7 +113,9 @@ usage "bad inject stage" --inject nowhere:10
 usage "unknown scenario" --scenario nosuch
 usage "scratch missing for dirty pressure" --pressure dirty:16M
 usage "missing value" --count
-t_eq "--list names the scenarios" "camera faults fragmentation gcma-table mixed-pressure pinned smoke thp tour writeback" \
+# the binary embeds every scenario file, and only those
+t_eq "--list names the scenarios of tools/cmabench/scenarios" \
+	"$(cd "$ROOT/tools/cmabench/scenarios" && ls *.conf | sed 's/\.conf$//' | sort | tr '\n' ' ' | sed 's/ $//')" \
 	"$("$BIN" --list | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//')"
 out=$("$BIN" --scenario gcma-table --dry-run 2>&1)
 rc=$?

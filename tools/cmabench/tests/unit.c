@@ -396,6 +396,7 @@ static int sample_doc(const char *dir)
 		x->err = i == 3 ? EBUSY : 0;
 		x->user_ns = 1000 * (i + 1);
 		x->kernel_ns = x->retries = x->pfn = -1;
+		x->user_corrected_ns = -1;
 		x->release_ns = x->ok ? 500 : -1;
 		x->injected = -1;
 		x->migrated = -1;

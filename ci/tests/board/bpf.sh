@@ -142,7 +142,36 @@ PY
 	t_eq "$p: cmalat totals per area and errno match cmabench" "$want" "$have"
 done
 
-# 2. the bpftrace scripts ------------------------------------------------------
+# 2. a tool that cannot run: one line, status 1, no document, the others stopped
+out=$("$BPF/cmacollect" -P fentry -d 1 -o "$tmp/nopath.json" 2>&1)
+rc=$?
+t_eq "cmacollect -P fentry (cmamigrate has no fentry path) exits 1" 1 "$rc"
+last=$(echo "$out" | tail -n 1)
+t_eq "  ... naming the tool that did not start" \
+	"cmacollect: cmamigrate did not start (see its message above)" "$last"
+[ ! -e "$tmp/nopath.json" ] && t_ok "  ... and writes no document" ||
+	t_fail "  ... and writes no document" "$(head -c 200 "$tmp/nopath.json")"
+left=$(pgrep -x cmalat; pgrep -x cmafail; pgrep -x cmamigrate)
+t_eq "  ... and leaves no tool running" "" "$left"
+
+# 3. -p reaches every tool through cmacollect: of this shell's two debugfs
+# allocations and a cmabench run beside them, only the shell's are counted.
+"$BPF/cmacollect" -p $$ -d 4 -o "$tmp/pid.json" 2>"$tmp/pid.err" &
+pid=$!
+for _ in $(seq 600); do [ "$(grep -c ': tracing' "$tmp/pid.err")" -ge 3 ] && break; sleep 0.1; done
+for _ in 1 2; do
+	echo 1024 >"$CMA_DEBUGFS/$area/alloc"
+	echo 1024 >"$CMA_DEBUGFS/$area/free"
+done
+"$BENCH" -b debugfs -a "$area" -S 1024 -n 3 -q -o "$tmp/pid.res" >/dev/null 2>&1
+wait $pid
+rc=$?
+t_eq "cmacollect -p PID: exits 0" 0 "$rc"
+t_eq "  ... cmalat and cmamigrate count only that process's 2 allocations" "2 2" \
+	"$(jq -r '"\(.cmalat.allocations) \([.cmamigrate.areas[].allocations] | add // 0)"' "$tmp/pid.json" 2>&1)"
+
+# 4. the bpftrace scripts (last: under a loaded emulator their start-up is
+# what takes longest) ------------------------------------------------------
 for s in "$ROOT"/bpf/bpftrace/*.bt; do
 	n=$(basename "$s" .bt)
 	if [ "$n" = busy-pages ] && [ $patched = 0 ]; then
@@ -193,35 +222,7 @@ moved=$(awk -F': ' '/^@(other|page_cache)\[.*, 0\]: / { n += $2 } END { print n 
 	t_fail "migrate-ops.bt: anonymous folios migrated, no more than pgmigrate_success" \
 		"anon ${anon:-none}, moved $moved, pgmigrate_success +$((m1 - m0))" "$(cat "$tmp/mops.out")"
 
-# 3. a tool that cannot run: one line, status 1, no document, the others stopped
-out=$("$BPF/cmacollect" -P fentry -d 1 -o "$tmp/nopath.json" 2>&1)
-rc=$?
-t_eq "cmacollect -P fentry (cmamigrate has no fentry path) exits 1" 1 "$rc"
-last=$(echo "$out" | tail -n 1)
-t_eq "  ... naming the tool that did not start" \
-	"cmacollect: cmamigrate did not start (see its message above)" "$last"
-[ ! -e "$tmp/nopath.json" ] && t_ok "  ... and writes no document" ||
-	t_fail "  ... and writes no document" "$(head -c 200 "$tmp/nopath.json")"
-left=$(pgrep -x cmalat; pgrep -x cmafail; pgrep -x cmamigrate)
-t_eq "  ... and leaves no tool running" "" "$left"
-
-# 4. -p reaches every tool through cmacollect: of this shell's two debugfs
-# allocations and a cmabench run beside them, only the shell's are counted.
-"$BPF/cmacollect" -p $$ -d 4 -o "$tmp/pid.json" 2>"$tmp/pid.err" &
-pid=$!
-for _ in $(seq 600); do [ "$(grep -c ': tracing' "$tmp/pid.err")" -ge 3 ] && break; sleep 0.1; done
-for _ in 1 2; do
-	echo 1024 >"$CMA_DEBUGFS/$area/alloc"
-	echo 1024 >"$CMA_DEBUGFS/$area/free"
-done
-"$BENCH" -b debugfs -a "$area" -S 1024 -n 3 -q -o "$tmp/pid.res" >/dev/null 2>&1
-wait $pid
-rc=$?
-t_eq "cmacollect -p PID: exits 0" 0 "$rc"
-t_eq "  ... cmalat and cmamigrate count only that process's 2 allocations" "2 2" \
-	"$(jq -r '"\(.cmalat.allocations) \([.cmamigrate.areas[].allocations] | add // 0)"' "$tmp/pid.json" 2>&1)"
-
 # 5. nothing is left behind -------------------------------------------------------
-left=$(bpftool prog show 2>/dev/null | grep -cE 'tp_alloc|fexit_|fentry_|kprobe_cma|kretprobe_' | tr -d ' ')
+left=$(bpftool prog show 2>/dev/null | grep -cE 'tp_alloc|btf_|fexit_|fentry_|kprobe_cma|kretprobe_' | tr -d ' ')
 t_eq "no BPF program stays loaded" 0 "$left"
 t_done

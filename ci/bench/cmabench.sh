@@ -34,9 +34,14 @@ fi
 EOS
 # TSC as clocksource: under TCG the guest picks HPET, whose emulated reads
 # would dominate the user-space side of the timing.
-VM_QUIET=1 "$ROOT/ci/vm/run.sh" --mem 1G --timeout 1500 --append "clocksource=tsc tsc=reliable" --out "$ROOT/results" -- "bash $out/run.sh" </dev/null
+# VM_ICOUNT (a guest clock that counts instructions, one CPU) is passed on
+# to run.sh as it is; the gcma-table run then needs more than 25 minutes.
+limit=1500
+[ -z "${VM_ICOUNT:-}" ] || limit=3600
+VM_QUIET=1 "$ROOT/ci/vm/run.sh" --mem 1G --timeout $limit --append "clocksource=tsc tsc=reliable" --out "$ROOT/results" -- "bash $out/run.sh" </dev/null
 rc=$?
-[ $rc -eq 0 ] || { echo "bench: cmabench board run failed (status $rc)" >&2; exit 1; }
+# a run that ended early still shows what it measured, then fails
+[ $rc -eq 0 ] || echo "bench: cmabench board run failed (status $rc); what it wrote:" >&2
 
 gap() { # result.json label: user-space minus kernel time, requests >= 1 MiB
 	jq -r --arg what "$2" '
@@ -73,4 +78,4 @@ gap() { # result.json label: user-space minus kernel time, requests >= 1 MiB
 		cat "$out/gcma/summary.txt"
 	fi
 } | tee "$out/summary.txt"
-[ -s "$out/gcma/summary.txt" ]
+[ $rc -eq 0 ] && [ -s "$out/gcma/summary.txt" ]

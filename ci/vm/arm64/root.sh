@@ -62,6 +62,8 @@ rm -rf "$new"/var/cache/apt/archives/*.deb
 cp "$new/usr/share/base-passwd/passwd.master" "$new/etc/passwd"
 cp "$new/usr/share/base-passwd/group.master" "$new/etc/group"
 [ -e "$new/bin/sh" ] || ln -s bash "$new/bin/sh"
+# the alternatives the board's scripts call by their generic names
+[ -e "$new/usr/bin/awk" ] || ln -s mawk "$new/usr/bin/awk"
 # the library cache (the host's ldconfig reads arm64 objects as well)
 ldconfig -r "$new" 2>>"$DIR/root.log" || info "arm64 root: no ld.so.cache (ldconfig -r failed)"
 # Documentation the board never reads

@@ -10,7 +10,9 @@
 # KERNEL=<variant> (DEBUG=1: KERNEL=debug) runs the board suite on that
 # kernel instead, and leaves out the other kernels' suites. Each board test's
 # time limit and ci/vm/run.sh options are data in ci/tests/board/settings;
-# tests with the same options share one boot.
+# tests with the same options share one boot. ARCH=arm64 runs the board
+# suite on the arm64 board: its own tests (ci/tests/board/arm64-*.sh, which
+# run there only), and others only when BOARD_TESTS names them.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/ci/lib.sh"
@@ -20,11 +22,13 @@ export KERNEL=$spec
 unset DEBUG
 kernel_variant "$spec" || exit 2
 OUT=$ROOT/build/test
-[ "$spec" = cmakit ] || OUT=$ROOT/build/test-$KV_NAME
+[ "$KV_NAME" = cmakit ] || OUT=$ROOT/build/test-$KV_NAME
 mkdir -p "$OUT"
 # Host suites: every ci/tests/host/<name>.sh (TAP on stdout), then the board.
 host_suites=$(cd "$ROOT/ci/tests/host" && ls *.sh | sed 's/\.sh$//' | sort | tr '\n' ' ')
-if [ "$spec" = cmakit ]; then
+if [ "$KV_ARCH" = arm64 ]; then
+	SUITES=${TESTS:-board}
+elif [ "$spec" = cmakit ]; then
 	SUITES=${TESTS:-$host_suites board debug stock}
 else
 	SUITES=${TESTS:-$host_suites board}
@@ -61,6 +65,15 @@ run_suite() {
 	skip=$((skip + s))
 }
 
+# board_for_arch FILE: whether the board test FILE runs on this board's
+# architecture (arm64-*.sh on arm64 only; on arm64 the others when named).
+board_for_arch() {
+	case ${1##*/} in
+	arm64-*) [ "$KV_ARCH" = arm64 ] ;;
+	*) [ "$KV_ARCH" != arm64 ] || [ -n "${BOARD_TESTS:-}" ] ;;
+	esac
+}
+
 # The vm-args of a board test (FILE): its line of ci/tests/board/settings.
 board_args() { board_setting "$(basename "$1" .sh)" vm-args; }
 
@@ -68,6 +81,7 @@ board_arg_groups() {
 	local f
 	for f in "$ROOT"/ci/tests/board/*.sh; do
 		case ${f##*/} in lib.sh | run.sh) continue ;; esac
+		board_for_arch "$f" || continue
 		[ -z "${BOARD_TESTS:-}" ] || [[ " $BOARD_TESTS " == *" $(basename "$f" .sh) "* ]] || continue
 		board_args "$f"
 	done | sort -u
@@ -77,6 +91,7 @@ board_tests_with_args() {
 	local f
 	for f in "$ROOT"/ci/tests/board/*.sh; do
 		case ${f##*/} in lib.sh | run.sh) continue ;; esac
+		board_for_arch "$f" || continue
 		[ -z "${BOARD_TESTS:-}" ] || [[ " $BOARD_TESTS " == *" $(basename "$f" .sh) "* ]] || continue
 		[ "$(board_args "$f")" = "$1" ] && basename "$f" .sh
 	done

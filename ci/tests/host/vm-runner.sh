@@ -160,6 +160,15 @@ rejected "--append without an argument" --append
 for size in 12x 0 1M 512m; do
 	rejected "--disk $size" --disk $size -- true
 done
+rejected "an unknown --arch" --arch mips -- true
+rejected "--initrd that does not exist" --initrd /nonexistent/initrd -- true
+# the arm64 board's device-tree areas, checked before anything boots
+rejected "arm64: --cma not a multiple of 4M" --arch arm64 --cma 130M -- true
+rejected "arm64: a --dt-cma without a size" --arch arm64 --dt-cma heap -- true
+rejected "arm64: a --dt-cma area named twice" --arch arm64 --dt-cma a:4M,a:8M -- true
+rejected "arm64: a --dt-cma area named linux,cma" --arch arm64 --dt-cma linux,cma:4M -- true
+rejected "arm64: areas larger than the memory" --arch arm64 --mem 512M --cma 512M -- true
+rejected "arm64: a bad --mem" --arch arm64 --mem lots -- true
 
 # scratch disk -------------------------------------------------------------------
 # The guest mounts it as ext4 at its own $CMAKIT_SCRATCH (not the caller's),
@@ -175,5 +184,35 @@ grep -q "cmakit_disk=1" "$(last_run)/cmdline" && grep -q "serial=cmakit-scratch"
 	t_ok "--disk 64M: the disk is attached and announced on the kernel command line" ||
 	t_fail "--disk 64M: the disk is attached and announced on the kernel command line" "$(cat "$(last_run)/cmdline")"
 check_no_qemu "after a run with a scratch disk"
+
+# the arm64 board -------------------------------------------------------------------
+# The same contract on qemu-system-aarch64 -M virt: the command's status and
+# output, the console log, a kernel report failing the run, no QEMU left,
+# and the device tree the run made holding its CMA areas.
+if (. "$ROOT/ci/lib.sh" && kernel_variant cmakit arm64 && [ -f "$KV_IMAGE" ]); then
+	next_run
+	out=$("$VM" --arch arm64 --dt-cma heap-a:8M,heap-b:4M --append cma_extra=cam:8M -- \
+		'echo hello from $(uname -m) $(uname -n); ls /sys/kernel/debug/cma | paste -sd " "; exit 3' <&- 2>&1)
+	rc=$?
+	t_eq "arm64: a guest command exiting 3 makes the runner exit 3" 3 "$rc"
+	case $out in *"hello from aarch64 cmakit-board"*) t_ok "arm64: the command ran in an aarch64 board" ;;
+	*) t_fail "arm64: the command ran in an aarch64 board" "output: $out" ;; esac
+	case $out in *"cam heap-a heap-b linux,cma"*) t_ok "arm64: the CMA areas are the device tree's and the series' cma_extra= one" ;;
+	*) t_fail "arm64: the CMA areas are the device tree's and the series' cma_extra= one" "output: $out" ;; esac
+	grep -q "Machine model: linux,dummy-virt" "$(last_run)/console.log" &&
+		grep -q "Linux version .*-arm64 " "$(last_run)/console.log" &&
+		t_ok "arm64: the full console log is saved (virt machine, the arm64 kernel)" ||
+		t_fail "arm64: the full console log is saved" "$(last_run)/console.log"
+	[ -s "$(last_run)/board.dtb" ] && [ "$(wc -l <"$(last_run)/dt-areas")" = 3 ] &&
+		t_ok "arm64: the run keeps its device tree and the areas it placed" ||
+		t_fail "arm64: the run keeps its device tree and the areas it placed" "$(ls "$(last_run)")"
+	check_no_qemu "arm64: after a normal run"
+	next_run
+	out=$("$VM" --arch arm64 -- 'echo "WARNING: CPU: 0 PID: 1 at injected by test" > /dev/kmsg; exit 0' <&- 2>&1)
+	t_eq "arm64: a WARNING on the console fails a run whose command succeeded" 125 "$?"
+	check_no_qemu "arm64: after a warning"
+else
+	t_skip "the arm64 board" "no arm64 kernel (make kernel ARCH=arm64)"
+fi
 
 t_done

@@ -177,6 +177,10 @@ def metric_samples(run, name):
 
 
 TAIL_MIN = 100   # successful allocations a size class needs for its own p99 metric
+# and a run for its p90 and p99 metrics: below that, a p99 is the run's worst
+# allocation and a p90 one of its few worst, which one slow request moves
+# (16-request smoke runs of one kernel differed in latency_p99 by more than
+# 5% in 12 of 120 trials, as often as a 10% slower kernel did)
 
 
 def run_metrics(run):
@@ -188,7 +192,7 @@ def run_metrics(run):
     fin = t.finished
     out["success_rate"] = float(t.ok.sum() / max(fin.sum(), 1))
     st = latency_stats(t.latency_ns[t.ok])
-    for k in ("p50", "p90", "p99", "mean"):
+    for k in ("p50", "p90", "p99", "mean") if int(t.ok.sum()) >= TAIL_MIN else ("p50", "mean"):
         out[f"latency_{k}"] = st[k]
     if t.has("retries"):
         out["retries_per_alloc"] = float(np.nanmean(t.retries))

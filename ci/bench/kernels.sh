@@ -7,9 +7,11 @@
 # 5), and every boot runs the same cmabench workloads on the DMA-BUF heap,
 # the interface both kernels have, with nothing tracing and nothing reading
 # the statistics: smoke, camera and gcma-table (8 requests per size). On the
-# cmakit boots the camera workload then runs again under each tool: cmatrace
-# live, the BPF collectors (cmacollect), bpftrace (cmalat.bt), perf record
-# -e 'cma:*' and trace-cmd record -e cma.
+# cmakit boots one workload (CMAKIT_BENCH_KERNELS_TOOLS_WORKLOAD, default
+# camera; smoke, whose requests are the cheapest, shows a tool's fixed cost
+# at its largest) then runs again under each tool: cmatrace live, the BPF
+# collectors (cmacollect), bpftrace (cmalat.bt), perf record -e 'cma:*' and
+# trace-cmd record -e cma.
 #
 # Reported (analysis.bench): the median-latency ratio cmakit/stock per
 # workload and each tool's ratio against the bare run of the same boots, each
@@ -84,12 +86,13 @@ for w in ${CMAKIT_BENCH_KERNELS_WORKLOADS:-smoke camera gcma-table}; do
 	bench "$w" bare
 done
 [ $patched = 1 ] || exit 0
+tw=${CMAKIT_BENCH_KERNELS_TOOLS_WORKLOAD:-camera}
 for m in ${CMAKIT_BENCH_KERNELS_MODES:-cmatrace bpf bpftrace perf trace-cmd}; do
 	case $m in
-	cmatrace) bench camera cmatrace "$ROOT/build/cmatrace/cmatrace" live -o "$tmp/trace.jsonl" -- ;;
-	bpf) bench camera bpf "$ROOT/build/bpf/cmacollect" -o "$tmp/bpf.json" -- ;;
-	bpftrace) bench camera bpftrace bpftrace -q "$ROOT/bpf/bpftrace/cmalat.bt" -c ;;
-	perf) bench camera perf perf record -q -e 'cma:*' -o "$tmp/perf.data" -- ;;
-	trace-cmd) bench camera trace-cmd trace-cmd record -q -e cma -o "$tmp/trace.dat" ;;
+	cmatrace) bench "$tw" cmatrace "$ROOT/build/cmatrace/cmatrace" live -o "$tmp/trace.jsonl" -- ;;
+	bpf) bench "$tw" bpf "$ROOT/build/bpf/cmacollect" -o "$tmp/bpf.json" -- ;;
+	bpftrace) bench "$tw" bpftrace bpftrace -q "$ROOT/bpf/bpftrace/cmalat.bt" -c ;;
+	perf) bench "$tw" perf perf record -q -e 'cma:*' -o "$tmp/perf.data" -- ;;
+	trace-cmd) bench "$tw" trace-cmd trace-cmd record -q -e cma -o "$tmp/trace.dat" ;;
 	esac
 done

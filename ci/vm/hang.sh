@@ -13,14 +13,20 @@
 hmp() {
 	echo "$1" | timeout 10 socat -t 2 - "UNIX-CONNECT:$MON" 2>/dev/null | tr -d '\r'
 }
-cpus_at() {
-	local vmlinux i rip fn cpu= line f rfl state n
-	[ "$monitor" != none ] && [ -S "$MON" ] || { echo "(no QEMU monitor: install socat)"; return; }
+# sample_cpus: three samples of every CPU's registers into the run's
+# cpus.txt, and the kernel's vmlinux in $vmlinux; false without a monitor
+sample_cpus() {
+	local i
+	[ "$monitor" != none ] && [ -S "$MON" ] || { echo "(no QEMU monitor: install socat)"; return 1; }
 	for i in 1 2 3; do
 		hmp "info registers -a"
 		sleep 0.2
 	done >"$RUN/cpus.txt"
 	vmlinux=$(dirname "$IMAGE")/../../../vmlinux
+}
+cpus_at() {
+	local vmlinux rip fn cpu= line f rfl state n
+	sample_cpus || return 0
 	# "RIP=ffffffff8103166e RFL=00000246 [---Z-P-] CPL=0 II=0 A20=1 SMM=0 HLT=1"
 	while read -r line; do
 		case $line in

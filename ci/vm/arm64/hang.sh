@@ -1,19 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # The hang diagnoser of the arm64 board (sourced by ci/vm/run.sh beside
-# ci/vm/hang.sh, whose hmp it uses): where each guest CPU is.
+# ci/vm/hang.sh, whose hmp and sample_cpus it uses): where each guest CPU is.
 #
 # cpus_at_arm64: each CPU's program counter, sampled three times through
 # the monitor, whether it runs with interrupts masked (PSTATE.I), and the
 # kernel function and line it is in (nokaslr: vmlinux's addresses are the
 # running ones). The samples are kept in the run's cpus.txt.
 cpus_at_arm64() {
-	local vmlinux i line cpu= pc= ps state f fn n
-	[ "$monitor" != none ] && [ -S "$MON" ] || { echo "(no QEMU monitor: install socat)"; return; }
-	for i in 1 2 3; do
-		hmp "info registers -a"
-		sleep 0.2
-	done >"$RUN/cpus.txt"
-	vmlinux=$(dirname "$IMAGE")/../../../vmlinux
+	local vmlinux line cpu= pc= ps state f fn n
+	sample_cpus || return 0
 	# "CPU#0", then " PC=ffff80000801a2b4 X00=...", later "PSTATE=600000c5 -ZC- EL1h"
 	while read -r line; do
 		case $line in

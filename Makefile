@@ -6,7 +6,10 @@
 
 SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-export ROOT V DEBUG KERNEL ARCH
+export ROOT V DEBUG KERNEL
+ifdef ARCH
+export ARCH
+endif
 
 # ARCH=arm64: the arm64 kernel (build/kernel/<variant>-arm64), board
 # (qemu-system-aarch64 -M virt) and tools; unset or x86_64 the host's.

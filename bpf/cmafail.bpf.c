@@ -82,10 +82,12 @@ out:
 static __always_inline void read_page_state(struct fail_info *s,
 					    struct page *page)
 {
-	unsigned long flags = BPF_CORE_READ(page, flags);
+	/* read by size: newer kernels wrap the word in memdesc_flags_t */
+	unsigned long flags = 0;
 	unsigned long mapping = (unsigned long)BPF_CORE_READ(page, mapping);
 	__u32 st = 0;
 
+	bpf_core_read(&flags, sizeof(flags), &page->flags);
 	s->refcount = BPF_CORE_READ(page, _refcount.counter);
 	s->mapcount = BPF_CORE_READ(page, _mapcount.counter) + 1;
 	if (flags & (1UL << bpf_core_enum_value(enum pageflags, PG_lru)))

@@ -74,26 +74,30 @@ board_for_arch() {
 	esac
 }
 
-# The vm-args of a board test (FILE): its line of ci/tests/board/settings.
+# The vm-args of a board test (its name or FILE): its line of ci/tests/board/settings.
 board_args() { board_setting "$(basename "$1" .sh)" vm-args; }
 
-board_arg_groups() {
+# The board tests this invocation runs (names): those of this board's
+# architecture, and of BOARD_TESTS when it is set.
+board_tests() {
 	local f
 	for f in "$ROOT"/ci/tests/board/*.sh; do
 		case ${f##*/} in lib.sh | run.sh) continue ;; esac
 		board_for_arch "$f" || continue
 		[ -z "${BOARD_TESTS:-}" ] || [[ " $BOARD_TESTS " == *" $(basename "$f" .sh) "* ]] || continue
-		board_args "$f"
-	done | sort -u
+		basename "$f" .sh
+	done
+}
+
+board_arg_groups() {
+	local t
+	for t in $(board_tests); do board_args "$t"; done | sort -u
 }
 
 board_tests_with_args() {
-	local f
-	for f in "$ROOT"/ci/tests/board/*.sh; do
-		case ${f##*/} in lib.sh | run.sh) continue ;; esac
-		board_for_arch "$f" || continue
-		[ -z "${BOARD_TESTS:-}" ] || [[ " $BOARD_TESTS " == *" $(basename "$f" .sh) "* ]] || continue
-		[ "$(board_args "$f")" = "$1" ] && basename "$f" .sh
+	local t
+	for t in $(board_tests); do
+		[ "$(board_args "$t")" = "$1" ] && echo "$t"
 	done
 }
 

@@ -34,7 +34,6 @@ share boots, so those intervals are narrower than as many independent
 experiments would give; the number of boots behind them is printed too.
 """
 
-import argparse
 import json
 import os
 import re
@@ -42,7 +41,8 @@ import sys
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, module_parser
+from .jsonio import write_json
 
 BOOT = re.compile(r"^(?P<kernel>[A-Za-z0-9_.:+-]+?)-(?P<n>\d+)$")
 
@@ -226,8 +226,7 @@ def power(base_dirs, cand_dirs, runs=3, trials=200, seed=1, threshold=0.10, alph
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python3 -m analysis.bench", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p, sub = module_parser("bench", __doc__)
     r = sub.add_parser("ratios", help="kernel and mode ratios of a bench directory")
     r.add_argument("dir")
     r.add_argument("--resamples", type=int, default=2000)
@@ -258,13 +257,9 @@ def main(argv=None):
                   f"{100 * res['threshold']:.0f}%)"
                   + (f"; metrics: {', '.join(f'{m} {n}' for m, n in r['metrics'].items())}" if r["metrics"] else ""))
         if a.json:
-            with open(a.json, "w") as f:
-                json.dump(res, f, indent=1)
-                f.write("\n")
+            write_json(a.json, res)
         return 0
-    with open(os.path.join(a.dir, "ratios.json"), "w") as f:
-        json.dump(res, f, indent=1)
-        f.write("\n")
+    write_json(os.path.join(a.dir, "ratios.json"), res)
     print_ratios(res)
     return 0
 

@@ -8,13 +8,13 @@ of several: the memcpy floor an allocation that migrates N bytes cannot
 beat). The area map is cmabench's own (areamap.json, docs/results.md).
 """
 
-import argparse
-import json
-import os
 import sys
 import time
 
 import numpy as np
+
+from .errors import module_parser
+from .jsonio import write_json
 
 
 def copy_bandwidth(mib=64, repeat=7):
@@ -34,26 +34,16 @@ def copy_bandwidth(mib=64, repeat=7):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python3 -m analysis.board", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="cmd", required=True)
+    p, sub = module_parser("board", __doc__)
     c = sub.add_parser("copybw", help="memory-copy bandwidth")
-    c.add_argument("out")
-    c.add_argument("--mib", type=int, default=64)
-    c.add_argument("--repeat", type=int, default=7)
+    c.add_argument("out", help="the cmakit.copybw JSON document to write")
+    c.add_argument("--mib", type=int, default=64, help="size of the buffer copied, MiB (default 64)")
+    c.add_argument("--repeat", type=int, default=7, help="copies timed; the best counts (default 7)")
     args = p.parse_args(argv)
-    doc = copy_bandwidth(args.mib, args.repeat)
-    tmp = args.out + ".tmp"
     try:
-        with open(tmp, "w") as f:
-            json.dump(doc, f)
-            f.write("\n")
-        os.replace(tmp, args.out)
+        write_json(args.out, copy_bandwidth(args.mib, args.repeat), indent=None)
     except OSError as e:
         print(f"analysis.board: {args.out}: {e.strerror or e}", file=sys.stderr)
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         return 1
     return 0
 

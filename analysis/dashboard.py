@@ -17,7 +17,6 @@ OUT_DIR/index.html lists the scenarios; OUT_DIR/<scenario>.html has the trend
 plots; OUT_DIR/dashboard.json holds the same data for machines.
 """
 
-import json
 import os
 import re
 import shutil
@@ -28,6 +27,7 @@ import numpy as np
 from . import htmlpage as H
 from .compare import clean_json, compare_runs
 from .errors import InputError
+from .jsonio import write_json, write_text
 from .runs import has_results, load_run
 from .report import write_report
 from .summary import fmt_ns, run_metrics
@@ -231,9 +231,6 @@ def build_dashboard(store, out, threshold=0.10, alpha=0.05, reports=True, min_ru
         body.append("<h2>Not read</h2>")
         body.append(H.table(["directory", "why"], [[os.path.relpath(d, store), why] for d, why in skipped], left=2))
     index = os.path.join(out, "index.html")
-    with open(index, "w") as f:
-        f.write(H.page("cmakit dashboard", "\n".join(body)))
-    with open(os.path.join(out, "dashboard.json"), "w") as f:
-        json.dump(clean_json(data), f, indent=1, allow_nan=False)
-        f.write("\n")
+    write_text(index, H.page("cmakit dashboard", "\n".join(body)))
+    write_json(os.path.join(out, "dashboard.json"), clean_json(data), allow_nan=False)
     return index

@@ -5,6 +5,8 @@ The command line prints it as one line, ``analysis: FILE: PROBLEM``, and exits
 with status 2, so a bad input never ends in a traceback.
 """
 
+import argparse
+
 
 class InputError(Exception):
     """Bad input: ``path`` names the file or directory, ``problem`` says what is wrong."""
@@ -13,3 +15,10 @@ class InputError(Exception):
         super().__init__(f"{path}: {problem}")
         self.path = str(path)
         self.problem = problem
+
+
+def module_parser(module, doc):
+    """The parser of a ``python3 -m analysis.MODULE COMMAND`` entry point, and
+    its subcommands: described by the first paragraph of the module's DOC."""
+    p = argparse.ArgumentParser(prog=f"python3 -m analysis.{module}", description=doc.split("\n\n")[0])
+    return p, p.add_subparsers(dest="cmd", required=True)

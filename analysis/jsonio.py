@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-"""Reading the tools' files: one JSON document, or a JSONL file in batches.
+"""Reading the tools' files: one JSON document, or a JSONL file in batches;
+writing a result file whole or not at all.
 
 Every problem is an ``InputError`` naming the file and, for JSONL, the line:
 an unreadable or empty file, bytes that are not UTF-8, invalid JSON, a
@@ -10,10 +11,33 @@ import contextlib
 import gc
 import itertools
 import json
+import os
 
 from .errors import InputError
 
 JSONL_BATCH = 65536    # lines parsed per json.loads
+
+
+def write_text(path, text):
+    """Write PATH whole or not at all: a reader never sees half a file, and a
+    failed write leaves no PATH.tmp behind. Creates PATH's directory."""
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    tmp = path + ".tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path, doc, **kw):
+    """A JSON document as write_text writes text (indent 1 unless told)."""
+    kw.setdefault("indent", 1)
+    write_text(path, json.dumps(doc, **kw) + "\n")
 
 
 @contextlib.contextmanager

@@ -34,6 +34,7 @@ from . import htmlpage as H
 from . import kcidb
 from .compare import clean_json, compare_runs
 from .errors import InputError
+from .jsonio import write_text
 from .report import html_verdict
 from .runs import load_run
 
@@ -145,14 +146,6 @@ def load_side(manifest, scenario, side):
     return runs
 
 
-def _write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _json(doc, strict_nulls=False):
     return json.dumps(doc if strict_nulls else clean_json(doc), indent=1, allow_nan=False) + "\n"
 
@@ -253,12 +246,12 @@ def run_regress(regress_dir, store=None, dashboard=None, alpha=0.05, min_runs=3,
     dashboard_rel = os.path.relpath(dash_index, regress_dir)
     out["dashboard"] = dashboard_rel
     for path, text in pages:
-        _write(path, text)
-    _write(os.path.join(regress_dir, "kcidb.json"), _json(doc, strict_nulls=True))
-    _write(os.path.join(regress_dir, "verdict.json"), _json(out))
+        write_text(path, text)
+    write_text(os.path.join(regress_dir, "kcidb.json"), _json(doc, strict_nulls=True))
+    write_text(os.path.join(regress_dir, "verdict.json"), _json(out))
     page = html_overall(out, manifest, dashboard_rel)
-    _write(os.path.join(regress_dir, "verdict.html"), page)
-    _write(os.path.join(regress_dir, "index.html"), page)
+    write_text(os.path.join(regress_dir, "verdict.html"), page)
+    write_text(os.path.join(regress_dir, "index.html"), page)
     # the dashboard: a trend site over the whole store, not only these runs
     dash_note = None
     try:

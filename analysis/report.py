@@ -15,6 +15,7 @@ import numpy as np
 
 from . import plots
 from .htmlpage import esc, img, page, table
+from .jsonio import write_text
 from .summary import (copy_floor, failures_by_errno, failures_by_reason, fmt_ns, gcma_table,
                       per_size, phase_means, size_label)
 from .table import PHASES, REASONS
@@ -400,12 +401,7 @@ def html_report(run):
 
 
 def write_report(run, out_html, out_text=None):
-    os.makedirs(os.path.dirname(os.path.abspath(out_html)), exist_ok=True)
-    html = html_report(run)
-    tmp = out_html + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(html)
-    os.replace(tmp, out_html)
+    write_text(out_html, html_report(run))
     text = text_summary(run)
     if out_text:
         with open(out_text, "w", encoding="utf-8") as f:

@@ -275,17 +275,20 @@ static void print_json(const struct area *areas, size_t n,
 		json_lines(js, JSON_LINES);
 		for (i = 0; i < nr_recs; i++) {
 			const struct mig_info *r = &recs[i];
+			const struct json_u64_kv kv[] = {
+				{ "ranges", r->ranges },
+				{ "nr_attempted", r->nr_attempted },
+				{ "nr_migrated", r->nr_migrated },
+				{ "nr_reclaimed", r->nr_reclaimed },
+				{ "nr_failed", r->nr_failed },
+				{ "passes", r->passes },
+				{ "elapsed_ns", r->elapsed_ns },
+			};
 
 			json_obj_begin(js, NULL);
 			json_alloc(js, r->comm, r->pid, r->area, r->count);
 			json_bool(js, "ok", r->ok);
-			json_u64(js, "ranges", r->ranges);
-			json_u64(js, "nr_attempted", r->nr_attempted);
-			json_u64(js, "nr_migrated", r->nr_migrated);
-			json_u64(js, "nr_reclaimed", r->nr_reclaimed);
-			json_u64(js, "nr_failed", r->nr_failed);
-			json_u64(js, "passes", r->passes);
-			json_u64(js, "elapsed_ns", r->elapsed_ns);
+			json_u64s(js, kv, ARRAY_SIZE(kv));
 			for (k = 0; k < NR_PHASES; k++) {
 				snprintf(key, sizeof(key), "%s_ns",
 					 phase_names[k]);

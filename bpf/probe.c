@@ -12,8 +12,7 @@
 #include <unistd.h>
 #include <bpf/btf.h>
 #include "probe.h"
-
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#include "util.h" /* tools/lib: ARRAY_SIZE() */
 
 const char *tracefs_dir(void)
 {

@@ -23,7 +23,7 @@ static const char *const knobs[] = { "probability",   "interval",
 				     "verbose",	      "task-filter",
 				     "stage_alloc",   "stage_isolate",
 				     "stage_migrate", "stage_test" };
-#define NKNOBS (sizeof(knobs) / sizeof(knobs[0]))
+#define NKNOBS (ARRAY_SIZE(knobs))
 
 /* What cb_inject_start changed, to be put back (r->inject). */
 struct cb_inject_state {

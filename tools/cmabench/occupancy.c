@@ -122,9 +122,7 @@ static int free_mem(struct cb_run *r, uint64_t *normal, uint64_t *cma)
 
 static uint64_t used_pages(const struct cb_run *r)
 {
-	const struct kpage_mix *m = &r->occ.mix;
-
-	return m->anon + m->shmem + m->file + m->other;
+	return kpage_used(&r->occ.mix);
 }
 
 /* A region's pages could not be read from /proc/self/pagemap or given back. */

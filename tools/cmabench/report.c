@@ -84,7 +84,7 @@ static void mix_obj(struct json *j, const struct kpage_mix *m)
 	};
 
 	json_obj_begin(j, "pages");
-	json_u64s(j, kv, sizeof(kv) / sizeof(kv[0]));
+	json_u64s(j, kv, ARRAY_SIZE(kv));
 	json_obj_end(j);
 }
 
@@ -306,7 +306,7 @@ static void write_record(struct json *j, const struct cb_run *r,
 	};
 
 	json_obj_begin(j, NULL);
-	json_u64s(j, head, sizeof(head) / sizeof(head[0]));
+	json_u64s(j, head, ARRAY_SIZE(head));
 	json_str(j, "area", c->area);
 	json_u64(j, "pages", x->pages);
 	json_u64(j, "align", x->align);

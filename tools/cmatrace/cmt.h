@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "util.h" /* tools/lib: ARRAY_SIZE() */
 
 #define CMT_SCHEMA "cmakit.cmatrace/1.0"
 #define CMT_NAME_MAX 64

@@ -24,8 +24,7 @@ const struct cmt_event_name cmt_event_names[] = {
 	{ "migrate", "mm_migrate_pages", CMT_K_MM_MIGRATE },
 	{ "page_isolation", "test_pages_isolated", CMT_K_TEST_ISOLATED },
 };
-const int cmt_nr_event_names =
-	sizeof(cmt_event_names) / sizeof(cmt_event_names[0]);
+const int cmt_nr_event_names = ARRAY_SIZE(cmt_event_names);
 
 const char *const cmt_page_flag_names[CMT_PG_NR] = {
 	"lru", "anon", "file", "shmem", "dirty", "writeback", "locked",
@@ -307,7 +306,7 @@ struct cmt_decoder *cmt_decoder_new(struct tep_handle *tep)
 			continue;
 		any = ev;
 		k->kind = n->kind;
-		for (j = 0; j < (int)(sizeof(specs) / sizeof(specs[0])); j++) {
+		for (j = 0; j < (int)ARRAY_SIZE(specs); j++) {
 			int m;
 
 			if (specs[j].kind != n->kind)

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cmt.h"
-#include "util.h" /* tools/lib: the errno table */
+#include "util.h" /* tools/lib: the errno table, ARRAY_SIZE() */
 
 #ifndef BUF_SIZE
 #define BUF_SIZE (256 * 1024)

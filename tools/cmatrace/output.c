@@ -112,18 +112,18 @@ static const char *status_name(enum cmt_status s)
 static const char *const miss_names[] = { "start", "finish", "lost_events",
 					  "evicted" };
 
+/* the event that named the blocker: its cmt_kind_name() */
 static const char *blk_source(const struct cmt_alloc *a)
 {
-	switch (a->blk_src) {
-	case CMT_BLK_BUSY:
-		return "cma_busy_page";
-	case CMT_BLK_TEST:
-		return "cma_range_test";
-	case CMT_BLK_ISOL:
-		return "test_pages_isolated";
-	default:
+	static const enum cmt_kind src_kind[] = {
+		[CMT_BLK_BUSY] = CMT_K_BUSY_PAGE,
+		[CMT_BLK_TEST] = CMT_K_TEST,
+		[CMT_BLK_ISOL] = CMT_K_TEST_ISOLATED,
+	};
+
+	if (a->blk_src == CMT_BLK_NONE || a->blk_src >= ARRAY_SIZE(src_kind))
 		return NULL;
-	}
+	return cmt_kind_name(src_kind[a->blk_src]);
 }
 
 static const char *comm_of(struct cmt_out *o, int pid)

@@ -175,7 +175,7 @@ static void put_counts(struct cmt_out *o, bool json)
 	};
 	size_t i;
 
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(c); i++)
 		if (json)
 			put_key_u64(o, c[i].key, c[i].v);
 		else

@@ -91,6 +91,11 @@ static int pread_all(int fd, void *buf, size_t len, off_t off)
 int kpage_scan(struct kpage *k, uint64_t pfn, size_t pages,
 	       const uint64_t *cma_bitmap, struct kpage_mix *mix)
 {
+	uint64_t *const by_kind[KPAGE_NKINDS] = {
+		[KPAGE_FREE] = &mix->free, [KPAGE_CMA] = &mix->cma,
+		[KPAGE_ANON] = &mix->anon, [KPAGE_SHMEM] = &mix->shmem,
+		[KPAGE_FILE] = &mix->file, [KPAGE_OTHER] = &mix->other,
+	};
 	size_t i;
 
 	if (pages > k->cap) {
@@ -116,25 +121,7 @@ int kpage_scan(struct kpage *k, uint64_t pfn, size_t pages,
 		k->kind[i] = classify(
 			f, k->counts[i],
 			cma_bitmap && (cma_bitmap[i / 64] >> (i % 64) & 1));
-		switch (k->kind[i]) {
-		case KPAGE_FREE:
-			mix->free++;
-			break;
-		case KPAGE_CMA:
-			mix->cma++;
-			break;
-		case KPAGE_ANON:
-			mix->anon++;
-			break;
-		case KPAGE_SHMEM:
-			mix->shmem++;
-			break;
-		case KPAGE_FILE:
-			mix->file++;
-			break;
-		default:
-			mix->other++;
-		}
+		(*by_kind[k->kind[i]])++;
 	}
 	return 0;
 }
@@ -165,12 +152,14 @@ ssize_t kpage_runs(const uint8_t *kind, size_t n, struct kpage_run **runs)
 	return nr;
 }
 
+uint64_t kpage_used(const struct kpage_mix *mix)
+{
+	return mix->anon + mix->shmem + mix->file + mix->other;
+}
+
 double kpage_used_fraction(const struct kpage_mix *mix)
 {
-	if (!mix->pages)
-		return 0;
-	return (double)(mix->anon + mix->shmem + mix->file + mix->other) /
-	       (double)mix->pages;
+	return mix->pages ? (double)kpage_used(mix) / (double)mix->pages : 0;
 }
 
 void kpage_close(struct kpage *k)

@@ -71,7 +71,9 @@ bool kpage_is_used(const struct kpage *k, size_t i);
  * array at *@runs (free() it). The number of runs, or -1 (errno ENOMEM).
  */
 ssize_t kpage_runs(const uint8_t *kind, size_t n, struct kpage_run **runs);
-/* (anon + shmem + file + other) / pages */
+/* the pages in use: anon + shmem + file + other */
+uint64_t kpage_used(const struct kpage_mix *mix);
+/* kpage_used() / pages */
 double kpage_used_fraction(const struct kpage_mix *mix);
 void kpage_close(struct kpage *k);
 

@@ -108,10 +108,10 @@ int parse_size(const char *s, uint64_t unit, uint64_t *bytes)
 	if (errno)
 		return -1;
 	if (*end) {
-		for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
+		for (i = 0; i < ARRAY_SIZE(sfx); i++)
 			if (!strcmp(end, sfx[i].sfx))
 				break;
-		if (i == sizeof(sfx) / sizeof(sfx[0])) {
+		if (i == ARRAY_SIZE(sfx)) {
 			errno = EINVAL;
 			return -1;
 		}

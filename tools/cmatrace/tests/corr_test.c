@@ -112,7 +112,7 @@ static struct cmt_corr *run(const struct step *steps, size_t n)
 	return c;
 }
 
-#define RUN(steps) run(steps, sizeof(steps) / sizeof(steps[0]))
+#define RUN(steps) run(steps, ARRAY_SIZE(steps))
 
 static void t_interleaved_stock(void)
 {

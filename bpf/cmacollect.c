@@ -306,10 +306,12 @@ int main(int argc, char **argv)
 			error_line("cannot run the command: %s",
 				   strerror(-err));
 	} else {
-		for (i = 0;
-		     !tool_exiting && (!env.duration || i < env.duration * 10);
-		     i++)
-			usleep(100000);
+		uint64_t end = env.duration ?
+				       now_ns() + env.duration * 1000000000ULL :
+				       0;
+
+		while (!tool_exiting && (!end || now_ns() < end))
+			tool_poll(NULL, tool_ms_until(end));
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	stop_tools();

@@ -343,7 +343,7 @@ int main(int argc, char **argv)
 {
 	struct ring_buffer *rb = NULL;
 	struct cmafail_bpf *obj = NULL;
-	time_t deadline = 0;
+	uint64_t deadline = 0;
 	int err;
 
 	if (tool_init(&cli, argc, argv))
@@ -376,11 +376,11 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	tool_ready("CMA failures and retries", use_btf, !env.duration);
 	if (env.duration)
-		deadline = time(NULL) + env.duration;
+		deadline = now_ns() + env.duration * 1000000000ULL;
 
 	while (!tool_exiting && !err) {
-		err = tool_poll(rb, 100);
-		if (deadline && time(NULL) >= deadline)
+		err = tool_poll(rb, tool_ms_until(deadline));
+		if (deadline && now_ns() >= deadline)
 			break;
 	}
 	if (err > 0)

@@ -5,11 +5,14 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "helpers.h"
@@ -207,17 +210,68 @@ struct ring_buffer *tool_ring_buffer(struct bpf_map *map,
 	return rb;
 }
 
+/*
+ * Wait for @rb to have data (any fd when @rb is NULL: just the time) for up
+ * to @ms (-1: no limit), or for SIGINT/SIGTERM. The two signals are blocked
+ * from the test of tool_exiting until the wait unblocks them atomically: one
+ * that lands just before the wait ends it at once. A tool waits only for
+ * data, a signal or its deadline, never on a periodic timer: each wake-up
+ * of an idle collector is CPU the watched allocations do not get.
+ */
+static int wait_rb(struct ring_buffer *rb, int ms)
+{
+	struct timespec ts = { ms / 1000, ms % 1000 * 1000000L };
+	struct epoll_event ev;
+	sigset_t stop, old;
+	int n = 0, e;
+
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop, &old);
+	if (!tool_exiting)
+		n = rb ? epoll_pwait(ring_buffer__epoll_fd(rb), &ev, 1, ms,
+				     &old) :
+			 ppoll(NULL, 0, ms < 0 ? NULL : &ts, &old);
+	e = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	errno = e;
+	return n;
+}
+
 int tool_poll(struct ring_buffer *rb, int ms)
 {
-	int err = ring_buffer__poll(rb, ms);
+	int err = wait_rb(rb, ms);
 
-	if (err == -EINTR)
-		return 1;
-	if (err < 0) {
-		error_line("error polling ring buffer: %s", strerror(-err));
+	if (err < 0 && errno != EINTR) {
+		err = -errno;
+		error_line("error waiting for the ring buffer: %s",
+			   strerror(-err));
 		return err;
 	}
-	return 0;
+	if (rb) {
+		err = ring_buffer__consume(rb);
+		if (err < 0) {
+			error_line("error reading the ring buffer: %s",
+				   strerror(-err));
+			return err;
+		}
+	}
+	return tool_exiting ? 1 : 0;
+}
+
+int tool_ms_until(uint64_t deadline_ns)
+{
+	uint64_t now = now_ns();
+
+	if (!deadline_ns)
+		return -1;
+	if (now >= deadline_ns)
+		return 0;
+	/* rounded up: a wait that ends early would only wait again */
+	return (deadline_ns - now + 999999) / 1000000 > INT_MAX ?
+		       INT_MAX :
+		       (int)((deadline_ns - now + 999999) / 1000000);
 }
 
 static void tool_signal(int sig)
@@ -591,21 +645,16 @@ void tool_ready(const char *what, bool btf, bool until_interrupted)
 int tool_report_loop(struct ring_buffer *rb, int (*report)(void *ctx),
 		     void *ctx)
 {
-	time_t next = time(NULL) + tool_opts.interval, left;
-	int err = 0;
+	uint64_t next = now_ns() + tool_opts.interval * 1000000000ULL;
+	int err = 0, ms;
 
 	while (!err) {
 		/* wait for the interval's end or a signal, reading rb meanwhile */
-		while (!tool_exiting && !err &&
-		       (left = next - time(NULL)) > 0) {
-			if (rb)
-				err = tool_poll(rb, 100);
-			else
-				sleep(left); /* a signal ends it early */
-		}
+		while (!tool_exiting && !err && (ms = tool_ms_until(next)) > 0)
+			err = tool_poll(rb, ms);
 		if (err < 0)
 			return err;
-		next += tool_opts.interval;
+		next += tool_opts.interval * 1000000000ULL;
 		err = report(ctx);
 		if (tool_exiting || --tool_opts.times <= 0)
 			break;

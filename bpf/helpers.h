@@ -19,7 +19,6 @@
 #include <sys/types.h>
 #include "util.h" /* tools/lib: parse_s64(), errno_name() */
 
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define TOOL_VERSION "1.0"
 /* what -P takes for a tool with every path */
 #define ALL_PATHS "auto, patched, stock, fentry, kprobe"
@@ -113,10 +112,15 @@ int tool_start(struct bpf_object_skeleton *s, struct bpf_program *prog,
 struct ring_buffer *tool_ring_buffer(struct bpf_map *map,
 				     ring_buffer_sample_fn fn);
 /*
- * Poll @rb for up to @ms: 0 to go on, 1 when a signal ended the wait, a
+ * Wait up to @ms (-1: no limit) for @rb's records, and read them; with @rb
+ * NULL just wait. SIGINT or SIGTERM ends the wait at once, also one that
+ * arrived just before it. 0 to go on, 1 when tool_exiting is set, a
  * negative errno after one error line.
  */
 int tool_poll(struct ring_buffer *rb, int ms);
+/* The ms from now to @deadline_ns of now_ns() (0 when past), for
+ * tool_poll(); -1 (no limit) when @deadline_ns is 0. */
+int tool_ms_until(uint64_t deadline_ns);
 /* SIGINT and SIGTERM set tool_exiting; 0 or a negative errno. */
 int tool_catch_signals(void);
 extern volatile sig_atomic_t tool_exiting;

@@ -170,6 +170,39 @@ t_eq "cmacollect -p PID: exits 0" 0 "$rc"
 t_eq "  ... cmalat and cmamigrate count only that process's 2 allocations" "2 2" \
 	"$(jq -r '"\(.cmalat.allocations) \([.cmamigrate.areas[].allocations] | add // 0)"' "$tmp/pid.json" 2>&1)"
 
+# 3b. an idle tool sleeps until there is data, a signal or its deadline: it
+# wakes no timer (each wake-up of a collector is CPU the watched allocations
+# do not get, on a one-CPU board all of it); interval reports still come on
+# time.
+"$BPF/cmacollect" -d 120 -o "$tmp/idle.json" 2>"$tmp/idle.err" &
+pid=$!
+for _ in $(seq 600); do [ "$(grep -c ': tracing' "$tmp/idle.err")" -ge 3 ] && break; sleep 0.1; done
+wakeups() { # the voluntary context switches of the three tools, summed
+	local p n=0 v
+	for p in $(pgrep -x cmalat; pgrep -x cmafail; pgrep -x cmamigrate); do
+		v=$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' /proc/$p/status 2>/dev/null)
+		n=$((n + ${v:-0}))
+	done
+	echo $n
+}
+w0=$(wakeups)
+sleep 3
+w1=$(wakeups)
+kill -INT $pid
+wait $pid
+rc=$?
+[ "$rc" = 0 ] && [ $((w1 - w0)) -le 6 ] &&
+	t_ok "idle collectors: $((w1 - w0)) wake-ups of the three tools in 3 s (polling every 100 ms, cmafail and cmamigrate made 53)" ||
+	t_fail "idle collectors wake at most 6 times in 3 s" "status $rc, $((w1 - w0)) wake-ups" "$(tail -n 3 "$tmp/idle.err")"
+t0=$(date +%s%N)
+timeout 30 "$BPF/cmalat" -j 1 2 >"$tmp/int.json" 2>"$tmp/int.err"
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+n=$(jq -s length "$tmp/int.json" 2>/dev/null)
+[ "$rc" = 0 ] && [ "${n:-0}" = 2 ] && [ "$ms" -ge 2000 ] && [ "$ms" -lt 15000 ] &&
+	t_ok "cmalat -j 1 2: two interval reports, then exit ($ms ms)" ||
+	t_fail "cmalat -j 1 2: two interval reports, then exit" "status $rc, ${n:-no} documents, $ms ms" "$(tail -n 3 "$tmp/int.err")"
+
 # 4. the bpftrace scripts (last: under a loaded emulator their start-up is
 # what takes longest) ------------------------------------------------------
 for s in "$ROOT"/bpf/bpftrace/*.bt; do

@@ -35,6 +35,7 @@ from .table import Table
 
 # cmabench's records, one per line, beside its result.json (no "schema" of their own)
 RECORDS_FILE = "allocations.jsonl"
+HOST_STARTED_FILE = "host-started"   # ci/run.sh: the host's time at the boot
 
 
 class Run:
@@ -76,8 +77,10 @@ class Run:
 
     @property
     def started(self):
-        """Start of the run, seconds since the epoch (0 when unknown)."""
-        v = self.meta.get("started")
+        """Start of the run, seconds since the epoch (0 when unknown): the
+        host's time at the boot (host-started) when the run has it, else the
+        board's (cmabench's 'started'), else the run id's."""
+        v = self.meta.get("host_started") or self.meta.get("started")
         if isinstance(v, (int, float)):
             return float(v)
         if isinstance(v, str):
@@ -116,6 +119,20 @@ def has_results(path):
         return bool(_json_files(path))
     except InputError:
         return False
+
+
+def _read_host_started(path):
+    """host-started: one ISO 8601 UTC time, written by ci/run.sh on the host."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read().strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(path, f"unreadable: {getattr(e, 'strerror', None) or e}") from None
+    try:
+        _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(path, f"'{text[:40]}' is not an ISO 8601 time") from None
+    return text
 
 
 def load_run(path, warn=None):
@@ -176,6 +193,9 @@ def load_run(path, warn=None):
             warn(f"{f}: schema '{schema}' is not one this analysis reads; ignored")
             continue
         run.sources.append((f, schema))
+    host = os.path.join(run.path, HOST_STARTED_FILE)
+    if os.path.isfile(host):
+        run.meta["host_started"] = _read_host_started(host)
     if records is not None and run.alloc_source != "cmabench":
         run.ignored.append((records, "cmabench records without a cmabench result"))
     if not run.sources:

@@ -48,6 +48,10 @@ else
 	dir=results/$run_id
 fi
 mkdir -p "$dir"
+# The host's time at the boot: what orders runs that alternate in time. The
+# board's own clock does not: under --icount it counts instructions, and it
+# runs ahead of the host's while the guest waits for the host's I/O.
+date -u +%Y-%m-%dT%H:%M:%S.%6NZ >"$dir/host-started"
 
 # The command inside the board: cmabench, wrapped by the collectors.
 cmd="$CMABENCH --scenario $SCENARIO --out $dir"

@@ -239,3 +239,53 @@ def test_real_runs_of_the_board(tmp_path):
     write_manifest(rdir, man)
     r = _regress(rdir, store, tmp_path)
     assert r.returncode == 2 and f"a run of kernel {rel}, listed as a candidate run of" in r.stderr
+
+
+def _scramble_board_clock(man):
+    """The boards' own 'started', as an icount clock can leave them: every
+    candidate's before every baseline's. The host's times alternate."""
+    for scen in man["scenarios"].values():
+        for side, sign in (("base", 1), ("cand", -1)):
+            for i, p in enumerate(scen[side]):
+                f = os.path.join(p, "result.json")
+                doc = json.load(open(f))
+                host = doc["run"]["started"]
+                doc["run"]["started"] = f"2026-12-0{2 + sign}T0{i}:00:00Z"
+                json.dump(doc, open(f, "w"))
+                with open(os.path.join(p, "host-started"), "w") as h:
+                    h.write(host.replace("+00:00", "Z") + "\n")
+
+
+def test_alternating_runs_are_compared_in_pairs(tmp_path):
+    rdir, store, man = make_regress(tmp_path, scenarios={"smoke": 1.0}, n=60)
+    r = _regress(rdir, store, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s = json.load(open(os.path.join(rdir, "smoke", "verdict.json")))
+    assert s["design"] == "paired" and len(s["pairs"]) == 3
+
+
+def test_the_hosts_time_orders_the_runs_not_the_boards(tmp_path):
+    rdir, store, man = make_regress(tmp_path, scenarios={"smoke": 1.0}, n=60)
+    _scramble_board_clock(man)
+    r = _regress(rdir, store, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s = json.load(open(os.path.join(rdir, "smoke", "verdict.json")))
+    assert s["design"] == "paired" and len(s["pairs"]) == 3
+    # without host-started the boards' clock decides, and the runs no longer alternate
+    for scen in man["scenarios"].values():
+        for p in scen["base"] + scen["cand"]:
+            os.unlink(os.path.join(p, "host-started"))
+    r = _regress(rdir, store, tmp_path)
+    s = json.load(open(os.path.join(rdir, "smoke", "verdict.json")))
+    assert s["design"] != "paired"
+
+
+def test_bad_host_started_is_one_line(tmp_path):
+    rdir, store, man = make_regress(tmp_path, scenarios={"smoke": 1.0}, n=60)
+    p = man["scenarios"]["smoke"]["cand"][1]
+    with open(os.path.join(p, "host-started"), "w") as h:
+        h.write("yesterday\n")
+    r = _regress(rdir, store, tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "host-started" in lines[0] and "not an ISO 8601 time" in lines[0], r.stderr

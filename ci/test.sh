@@ -38,14 +38,17 @@ pass=0
 fail=0
 skip=0
 failed_names=()
+times=() # "seconds name" of each suite, for the budget
+t_all=$(date +%s)
 
 # run_suite NAME COMMAND...: the command prints TAP; its tally is added.
 run_suite() {
-	local name=$1 rc p f s
+	local name=$1 rc p f s t0=$(date +%s)
 	shift
 	echo "# suite $name"
 	"$@" 2>&1 | tee "$OUT/$name.tap"
 	rc=${PIPESTATUS[0]}
+	times+=("$(($(date +%s) - t0)) $name")
 	p=$(grep -acE '^ok ' "$OUT/$name.tap" | tr -d ' ')
 	s=$(grep -acE '^ok .*# SKIP' "$OUT/$name.tap" | tr -d ' ')
 	f=$(grep -acE '^not ok ' "$OUT/$name.tap" | tr -d ' ')
@@ -175,5 +178,8 @@ if [ -s "$OUT/failures" ]; then
 	cat "$OUT/failures"
 fi
 [ "$skip" -eq 0 ] || echo "skipped (feature absent): $skip"
+# the wall time of each suite, longest first (the CI budget is in the sum)
+echo "time: $(($(date +%s) - t_all)) s in all; $(printf '%s\n' "${times[@]}" | sort -rn | head -n 8 |
+	awk '{ printf "%s%s %d s", (NR > 1 ? ", " : ""), $2, $1 }')"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

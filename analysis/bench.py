@@ -48,19 +48,21 @@ BOOT = re.compile(r"^(?P<kernel>[A-Za-z0-9_.:+-]+?)-(?P<n>\d+)$")
 
 
 def _latencies(path):
+    """(pages, latency_ns) arrays of the successful allocations of one document."""
     try:
         with open(path) as f:
             doc = json.load(f)
     except (OSError, ValueError) as e:
         raise InputError(path, str(e)) from None
+    ok = [a for a in doc.get("allocations", []) if a.get("ok")]
     # user_ns: the one time every kernel and backend gives (kernel_ns is the
     # series' and the debugfs backend's only; a ratio takes one metric)
-    v = [a["user_ns"] for a in doc.get("allocations", []) if a.get("ok")]
-    return np.asarray(v, dtype=np.float64)
+    return (np.asarray([a.get("pages", 0) for a in ok], dtype=np.int64),
+            np.asarray([a["user_ns"] for a in ok], dtype=np.float64))
 
 
 def load_boots(d):
-    """{kernel: [{(workload, mode): latencies}, ...]} in boot order."""
+    """{kernel: [{(workload, mode): (pages, latencies)}, ...]} in boot order."""
     if not os.path.isdir(d):
         raise InputError(d, "no such directory")
     boots = {}
@@ -71,33 +73,70 @@ def load_boots(d):
         for f in sorted(os.listdir(os.path.join(d, name))):
             parts = f.split(".")
             if len(parts) == 3 and parts[2] == "json":
-                lat = _latencies(os.path.join(d, name, f))
+                pages, lat = _latencies(os.path.join(d, name, f))
                 if len(lat):
-                    runs[(parts[0], parts[1])] = lat
+                    runs[(parts[0], parts[1])] = (pages, lat)
         boots.setdefault(m["kernel"], []).append(runs)
     if not boots:
         raise InputError(d, "no boot directories (<kernel>-<n>/) here")
     return boots
 
 
-def boot_ratio(base, cand, resamples=2000, seed=1):
-    """Median of the pooled candidate allocations over the baseline's, and a
-    95% percentile interval from resampling whole boots on each side.
-    base, cand: lists of per-boot latency arrays. None when a side is empty."""
-    base = [b for b in base if len(b)]
-    cand = [c for c in cand if len(c)]
-    if not base or not cand:
-        return None
-    point = float(np.median(np.concatenate(cand)) / np.median(np.concatenate(base)))
+def _stat(base, cand):
+    """The latency ratio of two pools of (pages, latencies) boots: the ratio
+    of medians for one request size; for several (gcma-table's 1 to 32000
+    pages), the geometric mean of the per-size ratios, with each size's own
+    ratio. A median pooled over sizes would fall on the step between two
+    sizes and jump from one to the other with a single allocation."""
+    bp = np.concatenate([b[0] for b in base])
+    bl = np.concatenate([b[1] for b in base])
+    cp = np.concatenate([c[0] for c in cand])
+    cl = np.concatenate([c[1] for c in cand])
+    sizes = sorted(set(bp.tolist()) & set(cp.tolist()))
+    if len(sizes) <= 1:
+        return float(np.median(cl) / np.median(bl)), {}
+    per = {int(z): float(np.median(cl[cp == z]) / np.median(bl[bp == z])) for z in sizes}
+    return float(np.exp(np.mean(np.log(list(per.values()))))), per
+
+
+def _interval(draw, resamples, seed):
+    """Point estimate, per-size ratios and 95% percentile intervals of both,
+    from DRAW(rng) -> (base boots, cand boots); DRAW(None) gives all boots."""
+    point, per = _stat(*draw(None))
     rng = np.random.default_rng(seed)
     est = np.empty(resamples)
+    per_est = {z: np.empty(resamples) for z in per}
     for i in range(resamples):
-        b = np.concatenate([base[j] for j in rng.integers(len(base), size=len(base))])
-        c = np.concatenate([cand[j] for j in rng.integers(len(cand), size=len(cand))])
-        est[i] = np.median(c) / np.median(b)
+        est[i], p = _stat(*draw(rng))
+        for z in per:
+            per_est[z][i] = p.get(z, np.nan)
     lo, hi = np.percentile(est, [2.5, 97.5])
-    return {"ratio": point, "lo": float(lo), "hi": float(hi), "boots": [len(base), len(cand)],
-            "allocations": [int(sum(len(b) for b in base)), int(sum(len(c) for c in cand))]}
+    out = {"ratio": point, "lo": float(lo), "hi": float(hi),
+           "statistic": "geometric mean of per-size median ratios" if per else "ratio of medians"}
+    if per:
+        out["sizes"] = {str(z): {"ratio": per[z], "lo": float(np.nanpercentile(per_est[z], 2.5)),
+                                 "hi": float(np.nanpercentile(per_est[z], 97.5))} for z in per}
+    return out
+
+
+def boot_ratio(base, cand, resamples=2000, seed=1):
+    """Candidate against baseline latency (see _stat), and a 95% interval
+    from resampling whole boots on each side. base, cand: lists of per-boot
+    (pages, latencies). None when a side is empty."""
+    base = [b for b in base if len(b[1])]
+    cand = [c for c in cand if len(c[1])]
+    if not base or not cand:
+        return None
+
+    def draw(rng):
+        if rng is None:
+            return base, cand
+        return ([base[j] for j in rng.integers(len(base), size=len(base))],
+                [cand[j] for j in rng.integers(len(cand), size=len(cand))])
+    out = _interval(draw, resamples, seed)
+    out.update({"boots": [len(base), len(cand)],
+                "allocations": [int(sum(len(b[1]) for b in base)), int(sum(len(c[1]) for c in cand))]})
+    return out
 
 
 def paired_ratio(boots, workload, mode, resamples=2000, seed=1):
@@ -107,16 +146,13 @@ def paired_ratio(boots, workload, mode, resamples=2000, seed=1):
              if (workload, "bare") in r and (workload, mode) in r]
     if not pairs:
         return None
-    point = float(np.median(np.concatenate([p[1] for p in pairs])) /
-                  np.median(np.concatenate([p[0] for p in pairs])))
-    rng = np.random.default_rng(seed)
-    est = np.empty(resamples)
-    for i in range(resamples):
-        idx = rng.integers(len(pairs), size=len(pairs))
-        est[i] = (np.median(np.concatenate([pairs[j][1] for j in idx])) /
-                  np.median(np.concatenate([pairs[j][0] for j in idx])))
-    lo, hi = np.percentile(est, [2.5, 97.5])
-    return {"ratio": point, "lo": float(lo), "hi": float(hi), "boots": len(pairs)}
+
+    def draw(rng):
+        idx = range(len(pairs)) if rng is None else rng.integers(len(pairs), size=len(pairs))
+        return [pairs[j][0] for j in idx], [pairs[j][1] for j in idx]
+    out = _interval(draw, resamples, seed)
+    out["boots"] = len(pairs)
+    return out
 
 
 def ratios(d, resamples=2000, seed=1):
@@ -124,12 +160,13 @@ def ratios(d, resamples=2000, seed=1):
     kernels = list(boots)
     ref = kernels[0]
     workloads = sorted({w for k in boots for r in boots[k] for (w, _) in r})
-    out = {"schema": "cmakit.bench-kernels/1.0", "reference": ref, "kernels": {}, "modes": {}}
+    none = (np.empty(0, np.int64), np.empty(0))
+    out = {"schema": "cmakit.bench-kernels/1.1", "reference": ref, "kernels": {}, "modes": {}}
     for k in kernels[1:]:
         out["kernels"][k] = {}
         for w in workloads:
-            r = boot_ratio([b.get((w, "bare"), []) for b in boots[ref]],
-                           [b.get((w, "bare"), []) for b in boots[k]], resamples, seed)
+            r = boot_ratio([b.get((w, "bare"), none) for b in boots[ref]],
+                           [b.get((w, "bare"), none) for b in boots[k]], resamples, seed)
             if r:
                 out["kernels"][k][w] = r
     for k in kernels:
@@ -152,12 +189,16 @@ def print_ratios(res, f=sys.stdout):
         print(f"median latency, {k} against {ref} (bare, 95% interval over boots):", file=f)
         for w, r in ws.items():
             print(f"  {w:12} {_fmt(r)}  [{r['boots'][0]}+{r['boots'][1]} boots, "
-                  f"{r['allocations'][0]}+{r['allocations'][1]} allocations]", file=f)
+                  f"{r['allocations'][0]}+{r['allocations'][1]} allocations"
+                  + ("; geometric mean over request sizes" if "sizes" in r else "") + "]", file=f)
+            for z, zr in r.get("sizes", {}).items():
+                print(f"    {z + ' pages':>12} {_fmt(zr)}", file=f)
     for k, ws in res["modes"].items():
         print(f"median latency with a tool attached against without, on {k} (same boots):", file=f)
         for w, ms in ws.items():
             for m, r in ms.items():
-                print(f"  {w:12} {m:12} {_fmt(r)}  [{r['boots']} boots]", file=f)
+                print(f"  {w:12} {m:12} {_fmt(r)}  [{r['boots']} boots"
+                      + ("; geometric mean over request sizes" if "sizes" in r else "") + "]", file=f)
 
 
 def clopper_pearson(k, n, conf=0.95):

@@ -15,8 +15,11 @@
 #
 # Reported (analysis.bench): the median-latency ratio cmakit/stock per
 # workload and each tool's ratio against the bare run of the same boots, each
-# with a bootstrap 95% interval that resamples whole boots. Goal for the
-# kernels: at most 1.01. Raw documents stay in results/bench-kernels-*/.
+# with a bootstrap 95% interval that resamples whole boots. A workload of
+# several request sizes (smoke, gcma-table) gets each size's ratio and their
+# geometric mean: a median pooled over sizes falls on the step between two
+# of them. Goal for the kernels: at most 1.01. Raw documents stay in
+# results/bench-kernels-*/.
 #
 # The boards' clock is CMAKIT_BENCH_KERNELS_ICOUNT (default 3: ci/vm/run.sh
 # --icount 3, an instruction-counting guest clock on one guest CPU, so the

@@ -10,7 +10,8 @@ workload and mode, ``<workload>.<mode>.json`` (mode ``bare`` is the
 reference). It prints and writes ``ratios.json``: for every workload the
 median-latency ratio of each kernel against the first kernel (bare mode),
 and within each kernel of each mode against bare, each with a bootstrap 95%
-interval that resamples whole boots. Allocations of one boot share the
+interval that resamples whole boots. A workload of several request sizes
+gets each size's ratio and, as its figure, their geometric mean. Allocations of one boot share the
 boot's memory layout, its page placement and the host's load at the time,
 so they are not independent draws; a boot is.
 

@@ -262,16 +262,15 @@ int tool_poll(struct ring_buffer *rb, int ms)
 
 int tool_ms_until(uint64_t deadline_ns)
 {
-	uint64_t now = now_ns();
+	uint64_t now = now_ns(), ms;
 
 	if (!deadline_ns)
 		return -1;
 	if (now >= deadline_ns)
 		return 0;
 	/* rounded up: a wait that ends early would only wait again */
-	return (deadline_ns - now + 999999) / 1000000 > INT_MAX ?
-		       INT_MAX :
-		       (int)((deadline_ns - now + 999999) / 1000000);
+	ms = (deadline_ns - now + 999999) / 1000000;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
 static void tool_signal(int sig)

@@ -177,23 +177,26 @@ t_eq "  ... cmalat and cmamigrate count only that process's 2 allocations" "2 2"
 "$BPF/cmacollect" -d 120 -o "$tmp/idle.json" 2>"$tmp/idle.err" &
 pid=$!
 for _ in $(seq 600); do [ "$(grep -c ': tracing' "$tmp/idle.err")" -ge 3 ] && break; sleep 0.1; done
-wakeups() { # the voluntary context switches of the three tools, summed
-	local p n=0 v
+wakeups() { # "TOOLS SWITCHES": how many of the three tools run, their voluntary context switches
+	local p n=0 t=0 v
 	for p in $(pgrep -x cmalat; pgrep -x cmafail; pgrep -x cmamigrate); do
 		v=$(sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' /proc/$p/status 2>/dev/null)
-		n=$((n + ${v:-0}))
+		[ -n "$v" ] || continue
+		t=$((t + 1))
+		n=$((n + v))
 	done
-	echo $n
+	echo "$t $n"
 }
-w0=$(wakeups)
+read -r n0 w0 <<<"$(wakeups)"
 sleep 3
-w1=$(wakeups)
+read -r n1 w1 <<<"$(wakeups)"
 kill -INT $pid
 wait $pid
 rc=$?
-[ "$rc" = 0 ] && [ $((w1 - w0)) -le 6 ] &&
+# all three must run at both samples: tools that are gone would count 0
+[ "$rc" = 0 ] && [ "$n0 $n1" = "3 3" ] && [ $((w1 - w0)) -le 6 ] &&
 	t_ok "idle collectors: $((w1 - w0)) wake-ups of the three tools in 3 s (polling every 100 ms, cmafail and cmamigrate made 53)" ||
-	t_fail "idle collectors wake at most 6 times in 3 s" "status $rc, $((w1 - w0)) wake-ups" "$(tail -n 3 "$tmp/idle.err")"
+	t_fail "idle collectors wake at most 6 times in 3 s" "status $rc, tools running $n0 then $n1, $((w1 - w0)) wake-ups" "$(tail -n 3 "$tmp/idle.err")"
 t0=$(date +%s%N)
 timeout 30 "$BPF/cmalat" -j 1 2 >"$tmp/int.json" 2>"$tmp/int.err"
 rc=$?

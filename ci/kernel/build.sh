@@ -62,13 +62,22 @@ OUT=$KV_DIR/out
 LOG=$KV_DIR/build.log
 tarball_id=$(stat -c '%s %Y' "$TARBALL")
 
-# One build at a time: the variants share the repository (and the CPUs).
+# One build of a variant at a time, and one user of the shared repository
+# at a time: the variant's lock for the whole build, the repository's
+# (build/kernel/.lock) from the unpacking until its tree is patched. Two
+# variants compile side by side (make test builds the other kernels in the
+# background while the cmakit board runs).
+mkdir -p "$KV_DIR"
+exec 8>"$KV_DIR/.lock"
+if ! flock -n 8; then
+	info "kernel: waiting for another build of $KV_NAME to finish"
+	flock 8
+fi
 exec 9>"$KDIR/.lock"
 if ! flock -n 9; then
-	info "kernel: waiting for another kernel build to finish"
+	info "kernel: waiting for another kernel build to leave the source repository"
 	flock 9
 fi
-mkdir -p "$KV_DIR"
 
 run() {
 	if [ "${V:-0}" = 1 ]; then
@@ -124,6 +133,7 @@ if [ "$(cat "$SRC/.cmakit-series" 2>/dev/null)" != "$patch_hash" ]; then
 	fi
 	echo "$patch_hash" >"$SRC/.cmakit-series"
 fi
+exec 9>&- # the repository is free for the next variant
 
 # Configuration ---------------------------------------------------------------
 # The release suffix goes on make's command line, not into the configuration:

@@ -175,7 +175,7 @@ if [ -d build/kernel/src/.git ]; then
 		t_fail "a candidate patch that does not apply is named, status 2" "status $rc" "$out"
 	[ ! -e "$broken_dir/out/vmlinux" ] && t_ok "... and nothing was built" || t_fail "... and nothing was built"
 	rm -rf "$broken_dir"
-	git -C build/kernel/src worktree prune
+	flock build/kernel/.lock git -C build/kernel/src worktree prune
 	git -C build/kernel/src branch -D -q "kv-${broken_dir##*/}" 2>/dev/null
 else
 	t_fail "a candidate patch that does not apply is named" "no kernel repository yet (make kernel)"

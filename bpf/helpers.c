@@ -472,6 +472,10 @@ bool read_alloc_fields(struct alloc_fields *f)
 					   "elapsed_ns", NULL };
 
 	read_fields("cma", "cma_alloc_start", start, &f->start_name);
+	/* mainline's name for it, and the series' since v2 */
+	if (!(f->start_count.flags & TPF_PRESENT))
+		tp_field("cma", "cma_alloc_start", "request_count",
+			 &f->start_count);
 	read_fields("cma", "cma_alloc_finish", fin, &f->fin_name);
 	return (f->fin_errorno.flags & TPF_PRESENT) &&
 	       (f->fin_retries.flags & TPF_PRESENT) &&

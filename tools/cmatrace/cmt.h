@@ -63,6 +63,8 @@ enum cmt_field {
 	CMT_F_FAILED,
 	CMT_F_REASON, /* mm_migrate_pages reason */
 	CMT_F_FIN_PFN,
+	CMT_F_AVAILABLE, /* cma_alloc_start: the area's free and total pages */
+	CMT_F_TOTAL,
 	CMT_F_NR
 };
 
@@ -91,6 +93,8 @@ struct cmt_event {
 	char stage[16]; /* busy page: "migrate", "test"; "" when absent */
 	char reason[24]; /* busy page: "pinned", ...; "" when absent */
 };
+
+_Static_assert(CMT_F_NR <= 32, "cmt_event.present is a 32-bit mask");
 
 static inline bool cmt_has(const struct cmt_event *e, enum cmt_field f)
 {
@@ -122,6 +126,8 @@ struct cmt_alloc {
 	uint32_t missing;
 	char area[CMT_NAME_MAX];
 	uint64_t count, align;
+	bool has_area_pages; /* cma_alloc_start had available/total_count */
+	uint64_t available, total;
 	bool has_start, has_finish;
 	uint64_t ts_start, ts_finish;
 	bool pfn_valid;

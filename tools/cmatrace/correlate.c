@@ -232,6 +232,11 @@ static struct entry *open_entry(struct cmt_corr *c, const struct cmt_event *ev)
 	if (ev->kind == CMT_K_START) {
 		e->a.has_start = true;
 		e->a.ts_start = ev->ts;
+		if (cmt_has(ev, CMT_F_AVAILABLE) && cmt_has(ev, CMT_F_TOTAL)) {
+			e->a.has_area_pages = true;
+			e->a.available = (uint64_t)ev->v[CMT_F_AVAILABLE];
+			e->a.total = (uint64_t)ev->v[CMT_F_TOTAL];
+		}
 	} else {
 		e->a.missing |= CMT_MISS_START;
 	}

@@ -45,7 +45,13 @@ static const struct {
 	enum cmt_kind kind;
 	struct field_spec f[MAX_SPEC];
 } specs[] = {
-	{ CMT_K_START, { { "count", CMT_F_COUNT }, { "align", CMT_F_ALIGN } } },
+	/* 6.1: count; mainline and the series: request_count, area's pages */
+	{ CMT_K_START,
+	  { { "count", CMT_F_COUNT },
+	    { "request_count", CMT_F_COUNT },
+	    { "available_count", CMT_F_AVAILABLE },
+	    { "total_count", CMT_F_TOTAL },
+	    { "align", CMT_F_ALIGN } } },
 	{ CMT_K_FINISH,
 	  { { "pfn", CMT_F_PFN },
 	    { "page", CMT_F_PAGE },

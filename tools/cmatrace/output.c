@@ -212,6 +212,10 @@ static void write_jsonl(struct cmt_out *o, const struct cmt_alloc *a)
 	put_jstr(o, a->area);
 	put_key_u64(o, ",\"count\":", a->count);
 	put_key_u64(o, ",\"align\":", a->align);
+	if (a->has_area_pages) {
+		put_key_u64(o, ",\"available_count\":", a->available);
+		put_key_u64(o, ",\"total_count\":", a->total);
+	}
 	PUTS(o, ",\"status\":\"");
 	put(o, status_name(a->status), strlen(status_name(a->status)));
 	if (a->has_errno) {

@@ -106,17 +106,28 @@ for _ in range(3000):
     os.write(a, b"1")
     os.write(f, b"1")' "/sys/kernel/debug/cma/$area" >/dev/null 2>"$work/lost.err"
 rc=$?
+# Records that lost events are flagged. The buffer can also lose whole
+# allocations only, when its pages happen to break between two of them (the
+# series' v2 events fill a 4 KiB page with exactly 8 allocations): then every
+# record is complete, and what was read plus what was lost is exactly what
+# 3000 allocations and frees emit (all of them alike).
 lost=$($PY -c 'import json,sys
 s = json.load(open(sys.argv[1]))
 recs = [json.loads(l) for l in open(sys.argv[2])]
 flagged = sum(1 for r in recs if "lost_events" in r["missing"] or "start" in r["missing"] or "finish" in r["missing"])
-print("lost" if s["missed_events"] + s["missed_unknown"] > 0 else "none", "flagged" if flagged else "unflagged")' \
+per = round(s["events_total"] / max(s["allocations"], 1))
+whole = (not flagged and s["missed_unknown"] == 0 and recs and all(r["complete"] for r in recs) and
+         s["events_total"] + s["missed_events"] == 3000 * per)
+print("lost" if s["missed_events"] + s["missed_unknown"] > 0 else "none",
+      "flagged" if flagged else "whole" if whole else "unflagged")' \
 	"$work/lost.sum.json" "$work/lost.jsonl" 2>&1)
-if [ $rc -eq 0 ] && [ "$lost" = "lost flagged" ] && grep -q "lost" "$work/lost.err"; then
-	t_ok "with a 4 KiB buffer, lost events are counted, reported on stderr and flagged in records"
+if [ $rc -eq 0 ] && [[ $lost == "lost flagged" || $lost == "lost whole" ]] && grep -q "lost" "$work/lost.err"; then
+	t_ok "with a 4 KiB buffer, lost events are counted, reported on stderr and flagged in records ($lost)"
 else
 	t_fail "with a 4 KiB buffer, lost events are counted, reported on stderr and flagged in records" \
-		"rc=$rc $lost" "$(tail -n 2 "$work/lost.err")"
+		"rc=$rc $lost" "$(tail -n 2 "$work/lost.err")" \
+		"$(wc -l <"$work/lost.jsonl") records; first: $(head -c 600 "$work/lost.jsonl")" \
+		"summary: $(head -c 800 "$work/lost.sum.json")"
 fi
 
 # 2. a pinned page blocks an allocation: the record names it -----------------

@@ -65,21 +65,49 @@ fi
 
 # 5. tracefs sees exactly one cma_alloc_start and cma_alloc_finish -----------
 inst=$TRACEFS/instances/cmakit-foundation-$$
+avail=$CMA_SYSFS/$area/available_pages
 if mkdir "$inst" 2>/dev/null; then
 	echo 1 >"$inst/events/cma/cma_alloc_start/enable"
 	echo 1 >"$inst/events/cma/cma_alloc_finish/enable"
+	av0=$(cat "$avail" 2>/dev/null)
 	echo 512 >"$CMA_DEBUGFS/$area/alloc"
 	echo 0 >"$inst/tracing_on"
 	echo 512 >"$CMA_DEBUGFS/$area/free"
 	trace=$(grep -v '^#' "$inst/trace")
 	rmdir "$inst"
-	starts=$(echo "$trace" | grep -c "cma_alloc_start: name=$area count=512 ")
+	# count= on stock 6.1, request_count= on the series and mainline
+	starts=$(echo "$trace" | grep -cE "cma_alloc_start: name=$area (request_)?count=512 ")
 	fins=$(echo "$trace" | grep -c "cma_alloc_finish: name=$area pfn=0x[0-9a-f]* .*count=512 ")
 	t_eq "one allocation of 512 pages is traced as one cma_alloc_start and one cma_alloc_finish" "1 1" "$starts $fins"
 	[ "$starts $fins" = "1 1" ] || t_diag "trace: $trace"
+	# mainline's fields (the series since v2): the area's pages at the start
+	if echo "$trace" | grep -q "cma_alloc_start: .*available_count="; then
+		t_eq "cma_alloc_start's available_count and total_count are sysfs's before the allocation" \
+			"available_count=$av0 total_count=$(cat "$CMA_DEBUGFS/$area/count")" \
+			"$(echo "$trace" | grep -o "available_count=[0-9]* total_count=[0-9]*" | head -n1)"
+	else
+		t_skip "cma_alloc_start's available_count and total_count" "not in this kernel's event (stock 6.1)"
+	fi
 else
 	t_fail "a tracefs instance can be created" "mkdir $inst failed"
 fi
 [ ! -d "$inst" ] || t_fail "the test's tracefs instance is gone" "$inst remains"
+
+# 6. mainline's sysfs files: release_pages_success, total_pages, available_pages
+if [ -e "$avail" ]; then
+	t_eq "sysfs total_pages is the area's size" "$(cat "$CMA_DEBUGFS/$area/count")" \
+		"$(cat "$CMA_SYSFS/$area/total_pages")"
+	rel0=$(cat "$CMA_SYSFS/$area/release_pages_success")
+	av0=$(cat "$avail")
+	echo 256 >"$CMA_DEBUGFS/$area/alloc"
+	av1=$(cat "$avail")
+	echo 256 >"$CMA_DEBUGFS/$area/free"
+	t_eq "sysfs available_pages falls by the 256 pages held and comes back when they are freed" \
+		"$((av0 - 256)) $av0" "$av1 $(cat "$avail")"
+	t_eq "sysfs release_pages_success counts the 256 pages freed" "$((rel0 + 256))" \
+		"$(cat "$CMA_SYSFS/$area/release_pages_success")"
+else
+	t_skip "sysfs release_pages_success, total_pages, available_pages" "not on this kernel (6.1 has alloc_pages_success and alloc_pages_fail)"
+fi
 
 t_done

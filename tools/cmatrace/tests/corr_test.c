@@ -231,6 +231,57 @@ static void t_patched(void)
 	cmt_corr_free(c);
 }
 
+/*
+ * Mainline's cma_alloc_start (the series' since v2): the area's free and
+ * total pages reach the record and its JSONL line; without them, the line
+ * has neither key.
+ */
+static void t_area_pages(void)
+{
+	static const struct step steps[] = {
+		{ AT(CMT_K_START, 5, 0, 10),
+		  { F(CMT_F_COUNT, 64), F(CMT_F_AVAILABLE, 1000),
+		    F(CMT_F_TOTAL, 4096) } },
+		{ AT(CMT_K_FINISH, 5, 0, 20),
+		  { F(CMT_F_PFN, 0x100), F(CMT_F_PAGE, 1), F(CMT_F_COUNT, 64),
+		    F(CMT_F_ERRNO, 0) } },
+		{ AT(CMT_K_START, 6, 0, 30), { F(CMT_F_COUNT, 8) } },
+		{ AT(CMT_K_FINISH, 6, 0, 40),
+		  { F(CMT_F_PFN, 0x200), F(CMT_F_PAGE, 1), F(CMT_F_COUNT, 8),
+		    F(CMT_F_ERRNO, 0) } },
+	};
+	struct cmt_corr *c = RUN(steps);
+	struct cmt_out *o;
+	char buf[4096];
+	FILE *f = tmpfile();
+	size_t n = 0;
+
+	tap_ok(nrec == 2 && recs[0].has_area_pages &&
+		       recs[0].available == 1000 && recs[0].total == 4096 &&
+		       !recs[1].has_area_pages,
+	       "mainline's start: available_count and total_count are kept");
+	o = f ? cmt_out_new(fileno(f), CMT_FMT_JSONL, NULL, NULL) : NULL;
+	if (o && nrec == 2) {
+		cmt_out_alloc(o, &recs[0]);
+		cmt_out_alloc(o, &recs[1]);
+		cmt_out_flush(o);
+		rewind(f);
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+	}
+	buf[n] = '\0';
+	tap_ok(strstr(buf, "\"count\":64,\"align\":0,\"available_count\":1000,"
+			   "\"total_count\":4096,\"status\"") &&
+		       strstr(buf, "\"count\":8,\"align\":0,\"status\"") &&
+		       !strstr(strchr(buf, '\n') ? strchr(buf, '\n') : buf,
+			       "available_count"),
+	       "JSONL: available_count and total_count only when the event has them");
+	if (o)
+		cmt_out_free(o);
+	if (f)
+		fclose(f);
+	cmt_corr_free(c);
+}
+
 static void t_bounded(void)
 {
 	struct cmt_corr *c = run(NULL, 0);
@@ -362,6 +413,7 @@ int main(void)
 	t_interleaved_stock();
 	t_missing();
 	t_patched();
+	t_area_pages();
 	t_bounded();
 	t_output();
 	t_summary_huge();

@@ -217,13 +217,20 @@ int tp_busy_page(void *ctx)
 	__u32 st = 0;
 	struct fail_info *s;
 
-	st |= tp_read(ctx, &f_busy.lru) ? PS_LRU : 0;
-	st |= tp_read(ctx, &f_busy.anon) ? PS_ANON : 0;
-	st |= tp_read(ctx, &f_busy.file) ? PS_FILE : 0;
-	st |= tp_read(ctx, &f_busy.shmem) ? PS_SHMEM : 0;
-	st |= tp_read(ctx, &f_busy.dirty) ? PS_DIRTY : 0;
-	st |= tp_read(ctx, &f_busy.writeback) ? PS_WRITEBACK : 0;
-	st |= tp_read(ctx, &f_busy.locked) ? PS_LOCKED : 0;
+	if (f_busy.flags.flags & TPF_PRESENT) {
+		/* v2 of the series: the CMA_BUSY_F_* bits, which are PS_*'s */
+		st = tp_read(ctx, &f_busy.flags) &
+		     (PS_LRU | PS_ANON | PS_FILE | PS_SHMEM | PS_DIRTY |
+		      PS_WRITEBACK | PS_LOCKED);
+	} else {
+		st |= tp_read(ctx, &f_busy.lru) ? PS_LRU : 0;
+		st |= tp_read(ctx, &f_busy.anon) ? PS_ANON : 0;
+		st |= tp_read(ctx, &f_busy.file) ? PS_FILE : 0;
+		st |= tp_read(ctx, &f_busy.shmem) ? PS_SHMEM : 0;
+		st |= tp_read(ctx, &f_busy.dirty) ? PS_DIRTY : 0;
+		st |= tp_read(ctx, &f_busy.writeback) ? PS_WRITEBACK : 0;
+		st |= tp_read(ctx, &f_busy.locked) ? PS_LOCKED : 0;
+	}
 	s = busy_page(tp_read(ctx, &f_busy.start), tp_read(ctx, &f_busy.end),
 		      tp_read(ctx, &f_busy.pfn), tp_read(ctx, &f_busy.refcount),
 		      tp_read(ctx, &f_busy.mapcount), st,
@@ -245,13 +252,13 @@ int tp_busy_page(void *ctx)
 
 /*
  * The same event as a BTF raw tracepoint: its arguments, no record. The
- * series' page flags (CMA_BUSY_F_*) are the bits the record's lru ... locked
- * fields spell out, and cmafail.h's PS_* bits are those.
+ * series' page flags (CMA_BUSY_F_*) are the bits of the record's flags (v1:
+ * its lru ... locked fields), and cmafail.h's PS_* bits are those.
  */
 SEC("tp_btf/cma_busy_page")
 int BPF_PROG(btf_busy_page, unsigned long start, unsigned long end,
 	     unsigned long pfn, int stage, int reason, int refcount,
-	     int mapcount, unsigned long flags, int migratetype)
+	     int mapcount, unsigned int flags, int migratetype)
 {
 	struct fail_info *s =
 		busy_page(start, end, pfn, refcount, mapcount,

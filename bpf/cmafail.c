@@ -75,10 +75,10 @@ static int setup(struct cmafail_bpf *obj)
 						    NULL };
 	/* in the order of the f_busy_* fields of cmafail.bpf.c */
 	static const char *const busy_fields[] = {
-		"start_pfn", "end_pfn",	 "pfn",		"stage",
-		"reason",    "refcount", "mapcount",	"lru",
-		"anon",	     "file",	 "shmem",	"dirty",
-		"writeback", "locked",	 "migratetype", NULL
+		"start_pfn", "end_pfn",	 "pfn",	      "stage",	"reason",
+		"refcount",  "mapcount", "lru",	      "anon",	"file",
+		"shmem",     "dirty",	 "writeback", "locked", "migratetype",
+		"flags",     NULL
 	};
 	static const char *const test_fields[] = { "start_pfn", "end_pfn",
 						   "failed_pfn", NULL };

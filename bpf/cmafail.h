@@ -23,8 +23,10 @@ struct retry_fields { /* cma_alloc_busy_retry */
 
 struct busy_fields { /* cma_busy_page (the series) */
 	struct tp_field start, end, pfn, stage, reason, refcount, mapcount;
+	/* v1 of the series: one 0/1 field per state */
 	struct tp_field lru, anon, file, shmem, dirty, writeback, locked;
 	struct tp_field migratetype;
+	struct tp_field flags; /* v2: the CMA_BUSY_F_* (PS_*) bits in one field */
 };
 
 /* cma_range_test (the series) or page_isolation:test_pages_isolated */

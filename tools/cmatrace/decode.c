@@ -123,7 +123,9 @@ struct kdec {
 	struct fld name;
 	struct fld stage, reason;
 	struct symtab stage_sym, reason_sym;
-	struct fld pgflag[CMT_PG_NR];
+	struct fld pgflag[CMT_PG_NR]; /* v1 of the series: one u8 each */
+	struct fld pgmask; /* v2: one flags field, bits from __print_flags */
+	unsigned long long pgbit[CMT_PG_NR];
 	long long contig_reason; /* mm_migrate_pages: MR_CONTIG_RANGE */
 };
 
@@ -252,6 +254,43 @@ static void find_symbols(const struct tep_print_arg *a, const char *field,
 	}
 }
 
+/* The bit of each page state in @field's __print_flags() of the format. */
+static void find_flag_bits(const struct tep_print_arg *a, const char *field,
+			   unsigned long long bits[CMT_PG_NR], int depth)
+{
+	const struct tep_print_flag_sym *s;
+	int i;
+
+	for (; a && depth < 16; a = a->next) {
+		switch (a->type) {
+		case TEP_PRINT_FLAGS:
+			if (!a->flags.field ||
+			    a->flags.field->type != TEP_PRINT_FIELD ||
+			    !a->flags.field->field.name ||
+			    strcmp(a->flags.field->field.name, field))
+				break;
+			for (s = a->flags.flags; s; s = s->next)
+				for (i = 0; i < CMT_PG_NR; i++)
+					if (s->str &&
+					    !strcmp(s->str,
+						    cmt_page_flag_names[i]))
+						bits[i] = strtoull(s->value,
+								   NULL, 0);
+			break;
+		case TEP_PRINT_OP:
+			find_flag_bits(a->op.left, field, bits, depth + 1);
+			find_flag_bits(a->op.right, field, bits, depth + 1);
+			break;
+		case TEP_PRINT_TYPE:
+			find_flag_bits(a->typecast.item, field, bits,
+				       depth + 1);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 static const char *sym_str(const struct symtab *t, long long v)
 {
 	int i;
@@ -336,6 +375,10 @@ struct cmt_decoder *cmt_decoder_new(struct tep_handle *tep)
 			for (j = 0; j < CMT_PG_NR; j++)
 				k->pgflag[j] = mkfld(tep_find_field(
 					ev, cmt_page_flag_names[j]));
+			k->pgmask = mkfld(tep_find_field(ev, "flags"));
+			if (k->pgmask.ok)
+				find_flag_bits(ev->print_fmt.args, "flags",
+					       k->pgbit, 0);
 		}
 		if (n->kind == CMT_K_MM_MIGRATE) {
 			struct symtab t = { 0 };
@@ -427,9 +470,16 @@ enum cmt_kind cmt_decode(const struct cmt_decoder *d, const void *data,
 		rd_sym(d, p, size, &k->reason, &k->reason_sym, e->reason,
 		       sizeof(e->reason));
 		e->v[CMT_F_FLAGS] = 0;
-		for (i = 0; i < CMT_PG_NR; i++)
-			if (rd(d, p, size, &k->pgflag[i], &v) && v)
-				e->v[CMT_F_FLAGS] |= 1 << i;
+		if (k->pgmask.ok) {
+			if (rd(d, p, size, &k->pgmask, &v))
+				for (i = 0; i < CMT_PG_NR; i++)
+					if ((uint64_t)v & k->pgbit[i])
+						e->v[CMT_F_FLAGS] |= 1 << i;
+		} else {
+			for (i = 0; i < CMT_PG_NR; i++)
+				if (rd(d, p, size, &k->pgflag[i], &v) && v)
+					e->v[CMT_F_FLAGS] |= 1 << i;
+		}
 		e->present |= 1u << CMT_F_FLAGS;
 		break;
 	case CMT_K_MM_MIGRATE:

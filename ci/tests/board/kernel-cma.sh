@@ -106,6 +106,13 @@ if command -v trace-cmd >/dev/null; then
 	*' reason='[a-z]*' '*'migratetype='[a-z]*) t_ok "cma_busy_page prints its reason and migratetype symbolically" ;;
 	*) t_fail "cma_busy_page prints its reason and migratetype symbolically" "$line" ;;
 	esac
+	# v2: the page's state is one flags field, printed as words (lru|anon)
+	case $line in
+	*' flags='[0-9]*) t_fail "cma_busy_page prints its page flags as words" "$line" ;;
+	*' flags='*) t_ok "cma_busy_page prints its page flags as words (${line##* flags=})" ;;
+	*' lru='[01]' '*) t_skip "cma_busy_page prints its page flags as words" "v1 layout: one 0/1 field per state" ;;
+	*) t_fail "cma_busy_page prints its page flags as words" "$line" ;;
+	esac
 	rm -f "$dat"
 else
 	t_skip "trace-cmd report parses the cma events" "trace-cmd is not installed"

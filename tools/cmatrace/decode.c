@@ -221,24 +221,30 @@ static bool rd_str(const struct cmt_decoder *d, const unsigned char *p,
 	return true;
 }
 
+/*
+ * The words of @field's __print_symbolic() or __print_flags() in the
+ * format, with their values (flags: the bit of each word).
+ */
 static void find_symbols(const struct tep_print_arg *a, const char *field,
 			 struct symtab *t, int depth)
 {
-	const struct tep_print_flag_sym *s;
+	const struct tep_print_flag_sym *s, *syms;
+	const struct tep_print_arg *f;
 
 	for (; a && depth < 16; a = a->next) {
 		switch (a->type) {
 		case TEP_PRINT_SYMBOL:
-			if (a->symbol.field &&
-			    a->symbol.field->type == TEP_PRINT_FIELD &&
-			    a->symbol.field->field.name &&
-			    !strcmp(a->symbol.field->field.name, field)) {
-				for (s = a->symbol.symbols;
-				     s && t->n < MAX_SYMS; s = s->next) {
-					t->val[t->n] =
-						strtoll(s->value, NULL, 0);
-					t->str[t->n++] = s->str;
-				}
+		case TEP_PRINT_FLAGS:
+			f = a->type == TEP_PRINT_SYMBOL ? a->symbol.field :
+							  a->flags.field;
+			syms = a->type == TEP_PRINT_SYMBOL ? a->symbol.symbols :
+							     a->flags.flags;
+			if (!f || f->type != TEP_PRINT_FIELD ||
+			    !f->field.name || strcmp(f->field.name, field))
+				break;
+			for (s = syms; s && t->n < MAX_SYMS; s = s->next) {
+				t->val[t->n] = strtoll(s->value, NULL, 0);
+				t->str[t->n++] = s->str;
 			}
 			break;
 		case TEP_PRINT_OP:
@@ -247,43 +253,6 @@ static void find_symbols(const struct tep_print_arg *a, const char *field,
 			break;
 		case TEP_PRINT_TYPE:
 			find_symbols(a->typecast.item, field, t, depth + 1);
-			break;
-		default:
-			break;
-		}
-	}
-}
-
-/* The bit of each page state in @field's __print_flags() of the format. */
-static void find_flag_bits(const struct tep_print_arg *a, const char *field,
-			   unsigned long long bits[CMT_PG_NR], int depth)
-{
-	const struct tep_print_flag_sym *s;
-	int i;
-
-	for (; a && depth < 16; a = a->next) {
-		switch (a->type) {
-		case TEP_PRINT_FLAGS:
-			if (!a->flags.field ||
-			    a->flags.field->type != TEP_PRINT_FIELD ||
-			    !a->flags.field->field.name ||
-			    strcmp(a->flags.field->field.name, field))
-				break;
-			for (s = a->flags.flags; s; s = s->next)
-				for (i = 0; i < CMT_PG_NR; i++)
-					if (s->str &&
-					    !strcmp(s->str,
-						    cmt_page_flag_names[i]))
-						bits[i] = strtoull(s->value,
-								   NULL, 0);
-			break;
-		case TEP_PRINT_OP:
-			find_flag_bits(a->op.left, field, bits, depth + 1);
-			find_flag_bits(a->op.right, field, bits, depth + 1);
-			break;
-		case TEP_PRINT_TYPE:
-			find_flag_bits(a->typecast.item, field, bits,
-				       depth + 1);
 			break;
 		default:
 			break;
@@ -376,9 +345,20 @@ struct cmt_decoder *cmt_decoder_new(struct tep_handle *tep)
 				k->pgflag[j] = mkfld(tep_find_field(
 					ev, cmt_page_flag_names[j]));
 			k->pgmask = mkfld(tep_find_field(ev, "flags"));
-			if (k->pgmask.ok)
-				find_flag_bits(ev->print_fmt.args, "flags",
-					       k->pgbit, 0);
+			if (k->pgmask.ok) {
+				struct symtab t = { 0 };
+				int m;
+
+				find_symbols(ev->print_fmt.args, "flags", &t,
+					     0);
+				for (m = 0; m < t.n; m++)
+					for (j = 0; j < CMT_PG_NR; j++)
+						if (t.str[m] &&
+						    !strcmp(t.str[m],
+							    cmt_page_flag_names
+								    [j]))
+							k->pgbit[j] = t.val[m];
+			}
 		}
 		if (n->kind == CMT_K_MM_MIGRATE) {
 			struct symtab t = { 0 };

@@ -82,7 +82,8 @@ os.close(dev)
 doc = json.loads(out)
 print(first if pinned == 1 else -1, alloc[8], len(doc["records"]), tool.returncode)
 for r in doc["records"]:
-    print(r["errno"], r["busy_pfn"], r["reason"], r["reason_source"], r["stage"])
+    print(r["errno"], r["busy_pfn"], r["reason"], r["reason_source"], r["stage"],
+          "|".join((r.get("page") or {}).get("flags") or []) or "-")
 PY
 }
 
@@ -103,5 +104,13 @@ for path in patched stock; do
 	rec=$(echo "$out" | tail -n +2 | awk -v p="$pfn" '$1 == -16 && $2 == p' | head -n 1)
 	t_eq "$path: cmafail names pfn $pfn, reason pinned ($want)" "-16 $pfn pinned $want" \
 		"$(echo "$rec" | cut -d' ' -f1-4)"
+	# The page's state: the kernel's flags (v2) or lru ... locked fields
+	# (v1) on the patched path, struct page on the stock path. Python's
+	# anonymous mmap is shared memory, truncated when the hog closes: the
+	# pinned page is left on the LRU, with no mapping.
+	case "|$(echo "$rec" | cut -d' ' -f6)|" in
+	*'|lru|'*) t_ok "$path: cmafail says the pinned page is on the LRU ($(echo "$rec" | cut -d' ' -f6))" ;;
+	*) t_fail "$path: cmafail says the pinned page is on the LRU" "$rec" ;;
+	esac
 done
 t_done
